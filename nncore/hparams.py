@@ -1,0 +1,111 @@
+"""Descriptions of layer hyper-parameters: type, range and a one-line help text.
+
+A layer class lists its hyper-parameters in ``hparams``; defaults come from its ``__init__``.
+The same descriptions validate specs (``SpecError`` names field, expectation and received value)
+and let the app build a property form with tooltips for any layer, including ones a learner adds.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+
+
+class HParamError(ValueError):
+    """A value does not fit its hyper-parameter; ``expected`` says what would."""
+
+    def __init__(self, expected: str, received):
+        self.expected = expected
+        self.received = received
+        super().__init__(f"expected {expected}, received {received!r}")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class HParam:
+    """One hyper-parameter.
+
+    kind: "int", "float", "bool", "choice", "size2" (an int or a pair of ints, e.g. a kernel size)
+    or "padding" (an int, a pair of ints, "valid" or "same"). A "choice" takes ``choices``, or
+    every name registered under ``registry`` (e.g. "initializer").
+    min/max: inclusive bounds for numbers (``min_open`` makes the lower bound exclusive).
+    """
+    kind: str
+    help: str = ""
+    min: float | None = None
+    max: float | None = None
+    min_open: bool = False
+    choices: tuple = ()
+    registry: str | None = None
+
+    def options(self) -> tuple:
+        """The allowed values of a "choice": fixed, or every name in a registry table."""
+        if self.registry is not None:
+            from .registry import names
+            return tuple(names(self.registry))
+        return self.choices
+
+    def expected(self) -> str:
+        if self.kind == "bool":
+            return "true or false"
+        if self.kind == "choice":
+            return "one of " + ", ".join(repr(c) for c in self.options())
+        base = {"int": "an integer", "float": "a number", "size2": "an integer or a pair of integers",
+                "padding": "'valid', 'same', an integer or a pair of integers"}[self.kind]
+        bounds = []
+        if self.min is not None:
+            bounds.append(f"{'>' if self.min_open else '>='} {self.min:g}")
+        if self.max is not None:
+            bounds.append(f"<= {self.max:g}")
+        return base + (" " + " and ".join(bounds) if bounds else "")
+
+    def _in_range(self, x) -> bool:
+        if self.min is not None and (x <= self.min if self.min_open else x < self.min):
+            return False
+        return self.max is None or x <= self.max
+
+    def check(self, value):
+        """Return ``value`` in its canonical JSON-able form, or raise HParamError."""
+        fail = HParamError(self.expected(), value)
+        if self.kind == "int":
+            if not _is_int(value) or not self._in_range(value):
+                raise fail
+            return int(value)
+        if self.kind == "float":
+            if not _is_real(value) or not math.isfinite(value) or not self._in_range(value):
+                raise fail
+            return float(value)
+        if self.kind == "bool":
+            if not isinstance(value, bool):
+                raise fail
+            return value
+        if self.kind == "choice":
+            if not isinstance(value, str | bool | int | float) or value not in self.options():
+                raise fail
+            return value
+        if self.kind in ("size2", "padding"):
+            if self.kind == "padding" and value in ("valid", "same"):
+                return value
+            if _is_int(value):
+                if not self._in_range(value):
+                    raise fail
+                return int(value)
+            if (isinstance(value, (list, tuple)) and len(value) == 2
+                    and all(_is_int(v) and self._in_range(v) for v in value)):
+                return [int(v) for v in value]
+            raise fail
+        raise ValueError(f"unknown hyper-parameter kind {self.kind!r}")
+
+
+def pair(value) -> tuple[int, int]:
+    """(h, w) from an int or a pair."""
+    if isinstance(value, (list, tuple)):
+        return int(value[0]), int(value[1])
+    return int(value), int(value)

@@ -1,0 +1,107 @@
+"""The Layer base class: what every layer has and does.
+
+A layer is built once its input shape is known (``build``), then maps a batch forward and a
+gradient backward::
+
+    y = layer.forward(x, training)        # x: (N, *input_shape) -> y: (N, *output_shape)
+    dx = layer.backward(dy)               # dy = dL/dy -> dx = dL/dx; also fills layer.grads
+
+``params`` and ``grads`` are dicts with the same keys. ``backward`` *overwrites* ``grads`` with the
+gradient of the current batch (it never accumulates), so no ``zero_grad`` is needed between steps.
+Optimizers update ``params`` in place, so the arrays in ``params`` keep their identity.
+"""
+from __future__ import annotations
+
+import inspect
+from typing import ClassVar
+
+import numpy as np
+
+from ..hparams import HParam
+
+
+class Layer:
+    """Base class. Subclasses set ``hparams`` and override ``forward``/``backward`` and, if the
+    shape changes or there are weights, ``compute_output_shape``/``init_params``."""
+
+    #: hyper-parameter name -> description; defaults come from ``__init__``'s signature.
+    hparams: ClassVar[dict[str, HParam]] = {}
+    #: the backward formulas, shown by the app's backward-pass inspector.
+    formula: ClassVar[str] = ""
+
+    def __init__(self):
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.input_shape: tuple[int, ...] | None = None
+        self.output_shape: tuple[int, ...] | None = None
+        self.dtype = np.dtype(np.float32)
+        self.rng: np.random.Generator | None = None
+
+    # ---- description -------------------------------------------------------------------------
+    @classmethod
+    def type_name(cls) -> str:
+        return cls.__name__
+
+    @classmethod
+    def describe(cls) -> str:
+        """One-line explanation: the first line of the class docstring."""
+        doc = inspect.getdoc(cls) or ""
+        return doc.strip().splitlines()[0] if doc.strip() else cls.__name__
+
+    @classmethod
+    def defaults(cls) -> dict:
+        """Hyper-parameter defaults from ``__init__`` (a name without default is required)."""
+        sig = inspect.signature(cls.__init__)
+        return {name: p.default for name, p in sig.parameters.items()
+                if name in cls.hparams and p.default is not inspect.Parameter.empty}
+
+    def get_config(self) -> dict:
+        """The hyper-parameters as they appear in a spec (without "type")."""
+        return {name: getattr(self, name) for name in self.hparams}
+
+    def __repr__(self):
+        defaults = self.defaults()
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items()
+                         if k not in defaults or defaults[k] != v)
+        return f"{type(self).__name__}({args})"
+
+    # ---- shapes and weights ------------------------------------------------------------------
+    def compute_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """Output shape (without the batch axis) for ``input_shape``; raise ShapeError if the
+        layer cannot take it. The default keeps the shape."""
+        return tuple(input_shape)
+
+    def count_params(self, input_shape: tuple[int, ...]) -> int:
+        """Number of weights the layer would have on ``input_shape``, without allocating them."""
+        return 0
+
+    def build(self, input_shape, rng: np.random.Generator, dtype=np.float32) -> None:
+        """Fix the input shape, allocate weights drawn from ``rng``."""
+        self.input_shape = tuple(int(d) for d in input_shape)
+        self.output_shape = self.compute_output_shape(self.input_shape)
+        self.dtype = np.dtype(dtype)
+        self.rng = rng
+        self.init_params(rng)
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+
+    def init_params(self, rng: np.random.Generator) -> None:
+        """Allocate ``self.params`` (nothing for layers without weights)."""
+
+    @property
+    def num_params(self) -> int:
+        return int(sum(p.size for p in self.params.values()))
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """Arrays besides params that define the layer's state (e.g. running statistics)."""
+        return {}
+
+    def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        for k, v in arrays.items():
+            getattr(self, k)[...] = v
+
+    # ---- computation -------------------------------------------------------------------------
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, grad: np.ndarray) -> np.ndarray:
+        raise NotImplementedError

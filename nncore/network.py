@@ -1,0 +1,268 @@
+"""Network: a stack of layers built from a JSON-able spec.
+
+    spec = {"input_shape": [1, 28, 28],
+            "layers": [{"type": "Flatten"}, {"type": "Dense", "units": 128}, {"type": "ReLU"},
+                       {"type": "Dense", "units": 10}, {"type": "Softmax"}]}
+    net = Network.from_spec(spec, seed=0)
+    probs = net.forward(x)                 # x: (N, 1, 28, 28)
+    grad_x = net.backward(dL_dprobs)       # fills every layer's .grads
+
+Building validates everything: a bad spec raises ``SpecError`` naming the layer index, the field,
+what was expected and what was received.
+"""
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+
+from . import layers as _layers  # noqa: F401  (registers the built-in layers)
+from .errors import DataError, ShapeError, SpecError
+from .hparams import HParamError
+from .registry import LAYERS, get
+
+#: A network may have at most this many weights (1.6 GB in float32): beyond it, SpecError.
+MAX_PARAMS = 400_000_000
+#: ... and at most this many values per sample in any layer's output.
+MAX_ACTIVATIONS = 50_000_000
+
+_DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+def _check_input_shape(shape):
+    if (not isinstance(shape, (list, tuple)) or len(shape) not in (1, 3)
+            or not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 1
+                       for d in shape)):
+        raise SpecError("expected [features] or [channels, height, width] with positive "
+                        f"integers, received {shape!r}", field="input_shape",
+                        expected="[features] or [channels, height, width]", received=shape)
+    if math.prod(int(d) for d in shape) > MAX_ACTIVATIONS:
+        raise SpecError(f"the input has {math.prod(shape):,} values per sample; at most "
+                        f"{MAX_ACTIVATIONS:,} fit in memory", field="input_shape",
+                        expected=f"at most {MAX_ACTIVATIONS:,} values", received=shape)
+    return tuple(int(d) for d in shape)
+
+
+def layer_from_config(index: int, config) -> "_layers.Layer":
+    """Construct (not build) one layer from its spec entry, validating every field."""
+    if not isinstance(config, dict):
+        raise SpecError(f"expected an object like {{\"type\": \"Dense\", ...}}, received "
+                        f"{config!r}", index=index, expected="an object", received=config)
+    type_name = config.get("type")
+    if not isinstance(type_name, str) or type_name not in LAYERS:
+        raise SpecError(f"expected one of {', '.join(LAYERS)}, received {type_name!r}",
+                        index=index, field="type", expected="a layer type", received=type_name)
+    cls = LAYERS[type_name]
+    defaults = cls.defaults()
+    kwargs = {}
+    for name, value in config.items():
+        if name == "type":
+            continue
+        if name not in cls.hparams:
+            known = ", ".join(cls.hparams) or "no fields besides 'type'"
+            raise SpecError(f"unknown field; {type_name} takes {known}", index=index,
+                            layer_type=type_name, field=name, expected=known, received=value)
+        if value is None and defaults.get(name, ...) is None:
+            kwargs[name] = None
+            continue
+        try:
+            kwargs[name] = cls.hparams[name].check(value)
+        except HParamError as e:
+            raise SpecError(str(e), index=index, layer_type=type_name, field=name,
+                            expected=e.expected, received=value) from None
+    for name in cls.hparams:
+        if name not in kwargs and name not in defaults:
+            raise SpecError(f"missing required field; expected "
+                            f"{cls.hparams[name].expected()}", index=index,
+                            layer_type=type_name, field=name,
+                            expected=cls.hparams[name].expected(), received=None)
+    return cls(**kwargs)
+
+
+def infer_shapes(spec) -> list[dict]:
+    """Shape inference without building weights: one dict per layer with "type",
+    "output_shape", "params" — or raise SpecError at the first invalid layer."""
+    input_shape, layers = _parse(spec)
+    return _infer(input_shape, layers)
+
+
+def _parse(spec):
+    if not isinstance(spec, dict):
+        raise SpecError(f"a network spec must be an object with 'input_shape' and 'layers', "
+                        f"received {type(spec).__name__}", expected="an object", received=spec)
+    unknown = set(spec) - {"input_shape", "layers", "name", "description"}
+    if unknown:
+        field = sorted(unknown)[0]
+        raise SpecError("unknown field; a spec has input_shape, layers (name, description "
+                        "optional)", field=field, received=spec[field])
+    if "input_shape" not in spec:
+        raise SpecError("missing; expected [features] or [channels, height, width]",
+                        field="input_shape", received=None)
+    input_shape = _check_input_shape(spec["input_shape"])
+    layer_list = spec.get("layers")
+    if not isinstance(layer_list, list):
+        raise SpecError(f"expected a list of layers, received {layer_list!r}", field="layers",
+                        expected="a list", received=layer_list)
+    return input_shape, [layer_from_config(i, c) for i, c in enumerate(layer_list)]
+
+
+def _infer(input_shape, layers):
+    shape, total, rows = input_shape, 0, []
+    for i, layer in enumerate(layers):
+        name = type(layer).__name__
+        try:
+            out = layer.compute_output_shape(shape)
+        except ShapeError as e:
+            raise SpecError(str(e), index=i, layer_type=name, field="input",
+                            expected="a shape this layer can take", received=list(shape)) from None
+        n_params = layer.count_params(shape)
+        total += n_params
+        if total > MAX_PARAMS:
+            raise SpecError(f"the network would have {total:,} weights; at most {MAX_PARAMS:,} "
+                            f"fit in memory", index=i, layer_type=name,
+                            expected=f"at most {MAX_PARAMS:,} weights", received=total)
+        if math.prod(out) > MAX_ACTIVATIONS:
+            raise SpecError(f"output {tuple(out)} has {math.prod(out):,} values per sample; at "
+                            f"most {MAX_ACTIVATIONS:,} fit in memory", index=i, layer_type=name,
+                            expected=f"at most {MAX_ACTIVATIONS:,} values", received=list(out))
+        rows.append({"index": i, "type": name, "input_shape": tuple(shape),
+                     "output_shape": tuple(out), "params": n_params})
+        shape = out
+    return rows
+
+
+class Network:
+    """An ordered stack of built layers with a fixed input shape and dtype."""
+
+    def __init__(self, layers, input_shape, seed: int = 0, dtype="float32"):
+        if isinstance(dtype, str) and dtype not in _DTYPES:
+            raise SpecError(f"expected 'float32' or 'float64', received {dtype!r}", field="dtype")
+        self.dtype = np.dtype(_DTYPES.get(dtype, dtype))
+        self.input_shape = _check_input_shape(input_shape)
+        self.layers = list(layers)
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        self.info = _infer(self.input_shape, self.layers)
+        shape = self.input_shape
+        for layer in self.layers:
+            layer.build(shape, self.rng, self.dtype)
+            shape = layer.output_shape
+        self.output_shape = shape
+
+    # ---- spec --------------------------------------------------------------------------------
+    @classmethod
+    def from_spec(cls, spec: dict, seed: int = 0, dtype="float32") -> "Network":
+        input_shape, layers = _parse(spec)
+        return cls(layers, input_shape, seed=seed, dtype=dtype)
+
+    def to_spec(self) -> dict:
+        return {"input_shape": list(self.input_shape),
+                "layers": [{"type": type(l).__name__, **copy.deepcopy(l.get_config())}
+                           for l in self.layers]}
+
+    # ---- description -------------------------------------------------------------------------
+    @property
+    def num_params(self) -> int:
+        return sum(layer.num_params for layer in self.layers)
+
+    def summary(self) -> str:
+        """A table: one row per layer with its output shape and parameter count, then the total."""
+        rows = [("#", "Layer", "Output shape", "Params")]
+        rows.append(("", "Input", str(self.input_shape), ""))
+        for i, layer in enumerate(self.layers):
+            rows.append((str(i), repr(layer), str(layer.output_shape), f"{layer.num_params:,}"))
+        widths = [max(len(r[c]) for r in rows) for c in range(4)]
+        line = lambda r: "  ".join([r[0].rjust(widths[0]), r[1].ljust(widths[1]),  # noqa: E731
+                                    r[2].ljust(widths[2]), r[3].rjust(widths[3])])
+        out = [line(rows[0]), "-" * (sum(widths) + 6)] + [line(r) for r in rows[1:]]
+        out += ["-" * (sum(widths) + 6), f"Total parameters: {self.num_params:,}"]
+        return "\n".join(out)
+
+    # ---- computation -------------------------------------------------------------------------
+    def check_input(self, x) -> np.ndarray:
+        """``x`` as an array of this network's dtype, or DataError if the shape or values are off."""
+        x = np.asarray(x)
+        if x.ndim != len(self.input_shape) + 1 or x.shape[1:] != self.input_shape:
+            raise DataError(f"expected input of shape (N, {', '.join(map(str, self.input_shape))}),"
+                            f" received {x.shape}")
+        if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
+            raise DataError(f"expected real numbers as input, received dtype {x.dtype}")
+        x = x.astype(self.dtype, copy=False)
+        if not np.isfinite(x).all():
+            raise DataError("input contains NaN or infinite values")
+        return x
+
+    def forward(self, x, training: bool = False) -> np.ndarray:
+        """(N, *input_shape) -> (N, *output_shape). Dropout and BatchNorm act per ``training``."""
+        x = self.check_input(x)
+        for layer in self.layers:
+            x = layer.forward(x, training)
+        return x
+
+    def forward_all(self, x, training: bool = False) -> list[np.ndarray]:
+        """Every layer's output, in order (for activation views)."""
+        x = self.check_input(x)
+        outs = []
+        for layer in self.layers:
+            x = layer.forward(x, training)
+            outs.append(x)
+        return outs
+
+    def backward(self, grad_out) -> np.ndarray:
+        """dL/d(output) -> dL/d(input), filling (overwriting) every layer's ``grads``."""
+        grad = np.asarray(grad_out, dtype=self.dtype)
+        for layer in reversed(self.layers):
+            grad = layer.backward(grad)
+        return grad
+
+    def predict(self, x, batch_size: int = 1000) -> np.ndarray:
+        """Outputs for ``x`` in evaluation mode, in batches."""
+        x = self.check_input(x)
+        outs = [self.forward(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
+        if not outs:
+            return np.zeros((0,) + tuple(self.output_shape), dtype=self.dtype)
+        return np.concatenate(outs)
+
+    # ---- weights -----------------------------------------------------------------------------
+    def parameters(self):
+        """(key, array) for every weight, key "index.name" (e.g. "1.W")."""
+        for i, layer in enumerate(self.layers):
+            for name, p in layer.params.items():
+                yield f"{i}.{name}", p
+
+    def gradients(self):
+        for i, layer in enumerate(self.layers):
+            for name, g in layer.grads.items():
+                yield f"{i}.{name}", g
+
+    def get_weights(self) -> dict[str, np.ndarray]:
+        """Copies of every weight and every piece of layer state (e.g. BatchNorm statistics)."""
+        out = {k: p.copy() for k, p in self.parameters()}
+        for i, layer in enumerate(self.layers):
+            for name, arr in layer.state_arrays().items():
+                out[f"{i}.{name}"] = arr.copy()
+        return out
+
+    def set_weights(self, weights: dict[str, np.ndarray]) -> None:
+        """Copy weights in place; every key must be present with the right shape."""
+        expected = {k: p for k, p in self.parameters()}
+        for i, layer in enumerate(self.layers):
+            for name, arr in layer.state_arrays().items():
+                expected[f"{i}.{name}"] = arr
+        missing = set(expected) - set(weights)
+        extra = set(weights) - set(expected)
+        if missing or extra:
+            raise DataError(f"weights do not match the network: missing {sorted(missing)}, "
+                            f"unexpected {sorted(extra)}")
+        for k, target in expected.items():
+            src = np.asarray(weights[k])
+            if src.shape != target.shape:
+                raise DataError(f"weight {k}: expected shape {target.shape}, received {src.shape}")
+            target[...] = src
+
+    def rng_state(self) -> dict:
+        return copy.deepcopy(self.rng.bit_generator.state)
+
+    def set_rng_state(self, state: dict) -> None:
+        self.rng.bit_generator.state = copy.deepcopy(state)

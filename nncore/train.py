@@ -1,0 +1,328 @@
+"""The training loop, as plain Python: no GUI, no printing.
+
+    trainer = Trainer(net, CrossEntropyLoss(), SGD(net, lr=0.1), x_train, y_train, x_val, y_val)
+    ev = trainer.step_batch()           # one forward/backward/update on the next batch
+    epoch = trainer.run_epoch()         # the rest of the current epoch, then evaluation
+    state = trainer.snapshot()          # everything needed to rewind ...
+    trainer.restore(state)              # ... and replay bit for bit
+
+One training step: batch -> forward -> loss -> backward -> optimizer step -> BatchEvent.
+A non-finite or exploding loss raises ``Diverged`` *before* the update is applied; the last good
+state (``trainer.good_state``) is kept for rewinding.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import DataError, TrainingError
+from .losses import class_indices, predict_proba
+from .metrics import accuracy, confusion_matrix
+
+
+class Diverged(TrainingError):
+    """The loss became non-finite or exploded. ``reason`` says which; ``step`` where."""
+
+    def __init__(self, reason: str, step: int, loss: float):
+        self.reason, self.step, self.loss = reason, step, loss
+        super().__init__(reason)
+
+
+@dataclass
+class BatchEvent:
+    step: int                  # batches trained so far in total (this one included)
+    epoch: int                 # 0-based epoch this batch belongs to
+    batch: int                 # 1-based index of this batch within its epoch
+    batches_per_epoch: int
+    loss: float
+    accuracy: float
+    samples_per_sec: float
+    lr: float
+    grad_norms: dict[int, float]   # layer index -> ‖dL/dW‖ over all its weights
+    epoch_event: "EpochEvent | None" = None   # set when this batch completed an epoch
+
+
+@dataclass
+class EpochEvent:
+    epoch: int                 # 1-based number of epochs completed
+    step: int
+    train_loss: float
+    train_accuracy: float
+    val_loss: float | None
+    val_accuracy: float | None
+    seconds: float
+    samples_per_sec: float
+    confusion: np.ndarray | None = None
+
+
+@dataclass
+class Evaluation:
+    loss: float
+    accuracy: float
+    probabilities: np.ndarray      # (N, K)
+    predictions: np.ndarray        # (N,)
+    targets: np.ndarray            # (N,) class indices
+    confusion: np.ndarray          # (K, K)
+
+
+@dataclass
+class History:
+    """What training produced so far; truncated by ``Trainer.restore``."""
+    batch_loss: list[float] = field(default_factory=list)
+    batch_accuracy: list[float] = field(default_factory=list)
+    grad_norms: list[dict[int, float]] = field(default_factory=list)
+    epochs: list[EpochEvent] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"batch_loss": list(self.batch_loss), "batch_accuracy": list(self.batch_accuracy),
+                "epochs": [{k: (v.tolist() if isinstance(v, np.ndarray) else v)
+                            for k, v in e.__dict__.items()} for e in self.epochs]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "History":
+        epochs = []
+        for e in d.get("epochs", []):
+            e = dict(e)
+            if e.get("confusion") is not None:
+                e["confusion"] = np.asarray(e["confusion"], dtype=np.int64)
+            epochs.append(EpochEvent(**e))
+        return cls(batch_loss=[float(v) for v in d.get("batch_loss", [])],
+                   batch_accuracy=[float(v) for v in d.get("batch_accuracy", [])],
+                   epochs=epochs)
+
+
+@dataclass
+class TrainState:
+    """A complete copy of the training state at one moment."""
+    weights: dict
+    optimizer: dict
+    net_rng: dict
+    shuffle_rng: dict
+    epoch: int
+    batch: int
+    order: np.ndarray
+    step: int
+    history_lengths: tuple[int, int]
+    initial_loss: float | None
+    smoothed_loss: float | None
+    epoch_sums: tuple
+    lr: float
+
+
+class Trainer:
+    """Owns a network, a loss, an optimizer and the data, and trains batch by batch.
+
+    x_train: (N, *input_shape) float; y_train: (N,) class indices or (N, K) one-hot rows.
+    """
+
+    def __init__(self, net, loss, optimizer, x_train, y_train, x_val=None, y_val=None,
+                 batch_size: int = 64, seed: int = 0, schedule=None, shuffle: bool = True,
+                 divergence_factor: float = 10.0):
+        self.net, self.loss, self.optimizer = net, loss, optimizer
+        self.x_train, self.y_train = self._check_data(x_train, y_train, "training")
+        if len(self.x_train) == 0:
+            raise DataError("the training set is empty")
+        if x_val is not None:
+            self.x_val, self.y_val = self._check_data(x_val, y_val, "validation")
+        else:
+            self.x_val = self.y_val = None
+        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise DataError(f"batch size must be an integer >= 1, received {batch_size!r}")
+        if batch_size > len(self.x_train):
+            raise DataError(f"batch size {batch_size} is larger than the training set "
+                            f"({len(self.x_train)} samples)")
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self.schedule = schedule
+        self.base_lr = optimizer.lr
+        self.divergence_factor = divergence_factor
+        self.rng = np.random.default_rng(seed)
+        self.history = History()
+        self.epoch = 0          # epochs completed
+        self.batch = 0          # batches done in the current epoch
+        self.step = 0           # batches done in total
+        self.initial_loss = None
+        self.smoothed_loss = None
+        self._speed = None
+        self._epoch_sums = (0.0, 0.0, 0, 0.0)   # loss*n, correct, n, seconds
+        self._new_order()
+        self.good_state = self.snapshot()
+
+    # ---- data --------------------------------------------------------------------------------
+    def _check_data(self, x, y, what):
+        x = self.net.check_input(x)
+        if y is None:
+            raise DataError(f"the {what} set has images but no labels")
+        y = np.asarray(y)
+        if len(y) != len(x):
+            raise DataError(f"the {what} set has {len(x)} images but {len(y)} labels")
+        n_out = self.net.output_shape[0] if len(self.net.output_shape) == 1 else None
+        if n_out is not None and y.ndim <= 2:
+            class_indices(y, n_out)  # raises DataError for labels out of range
+        return x, y
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return math.ceil(len(self.x_train) / self.batch_size)
+
+    def _new_order(self):
+        n = len(self.x_train)
+        self.order = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        if self.schedule is not None:
+            self.optimizer.lr = self.schedule.lr_at(self.base_lr, self.epoch)
+
+    # ---- one step ----------------------------------------------------------------------------
+    def step_batch(self) -> BatchEvent:
+        """Train on the next batch. Raises ``Diverged`` (without updating) on a bad loss."""
+        t0 = time.perf_counter()
+        idx = self.order[self.batch * self.batch_size:(self.batch + 1) * self.batch_size]
+        x, y = self.x_train[idx], self.y_train[idx]
+        out = x
+        for layer in self.net.layers:
+            out = layer.forward(out, True)
+        loss = self.loss.forward(out, y)
+        grad = self.net.backward(self.loss.backward())
+        del grad
+        norms = {i: math.sqrt(sum(float(np.vdot(g, g)) for g in layer.grads.values()))
+                 for i, layer in enumerate(self.net.layers) if layer.grads}
+        self._check_divergence(loss, norms)
+        self.optimizer.step()
+        acc = self._batch_accuracy(out, y)
+        dt = time.perf_counter() - t0
+        speed = len(idx) / dt if dt > 0 else 0.0
+        self._speed = speed if self._speed is None else 0.9 * self._speed + 0.1 * speed
+        self.step += 1
+        self.batch += 1
+        s_loss, s_correct, s_n, s_sec = self._epoch_sums
+        self._epoch_sums = (s_loss + loss * len(idx), s_correct + acc * len(idx),
+                            s_n + len(idx), s_sec + dt)
+        self.history.batch_loss.append(loss)
+        self.history.batch_accuracy.append(acc)
+        self.history.grad_norms.append(norms)
+        event = BatchEvent(self.step, self.epoch, self.batch, self.batches_per_epoch, loss, acc,
+                           self._speed, self.optimizer.lr, norms)
+        if self.batch >= self.batches_per_epoch:
+            event.epoch_event = self._finish_epoch()
+        return event
+
+    def _batch_accuracy(self, out, y):
+        if out.ndim != 2:
+            return float("nan")
+        return accuracy(class_indices(y, out.shape[1]), out.argmax(axis=1))
+
+    def _check_divergence(self, loss, norms):
+        if not math.isfinite(loss):
+            raise Diverged(f"the loss became {loss} at step {self.step + 1}: the weights have "
+                           f"grown too large. Try a smaller learning rate, or normalise the "
+                           f"inputs.", self.step + 1, loss)
+        bad = [i for i, n in norms.items() if not math.isfinite(n)]
+        if bad:
+            raise Diverged(f"the gradient of layer {bad[0]} became infinite at step "
+                           f"{self.step + 1}. Try a smaller learning rate.", self.step + 1, loss)
+        if self.initial_loss is None:
+            self.initial_loss = loss
+        self.smoothed_loss = loss if self.smoothed_loss is None else (
+            0.8 * self.smoothed_loss + 0.2 * loss)
+        limit = self.divergence_factor * max(self.initial_loss, 1e-3)
+        if self.smoothed_loss > limit:
+            raise Diverged(f"the loss exploded: {self.smoothed_loss:.3g} on average, more than "
+                           f"{self.divergence_factor:g}× its starting value "
+                           f"{self.initial_loss:.3g}. Try a smaller learning rate.",
+                           self.step + 1, loss)
+
+    def _finish_epoch(self) -> EpochEvent:
+        s_loss, s_correct, s_n, s_sec = self._epoch_sums
+        val = self.evaluate(self.x_val, self.y_val) if self.x_val is not None else None
+        ev = EpochEvent(epoch=self.epoch + 1, step=self.step, train_loss=s_loss / s_n,
+                        train_accuracy=s_correct / s_n,
+                        val_loss=val.loss if val else None,
+                        val_accuracy=val.accuracy if val else None,
+                        seconds=s_sec, samples_per_sec=s_n / s_sec if s_sec else 0.0,
+                        confusion=val.confusion if val else None)
+        self.history.epochs.append(ev)
+        self.epoch += 1
+        self.batch = 0
+        self._epoch_sums = (0.0, 0.0, 0, 0.0)
+        self._new_order()
+        self.good_state = self.snapshot()
+        return ev
+
+    def run_epoch(self, on_batch=None, should_stop=None) -> EpochEvent | None:
+        """Train to the end of the current epoch. ``on_batch(event)`` is called after each batch;
+        ``should_stop()`` is asked before each: if true, returns None where it stopped."""
+        while True:
+            if should_stop is not None and should_stop():
+                return None
+            ev = self.step_batch()
+            if on_batch is not None:
+                on_batch(ev)
+            if ev.epoch_event is not None:
+                return ev.epoch_event
+
+    def fit(self, epochs: int, on_batch=None, on_epoch=None, should_stop=None) -> History:
+        """Run ``epochs`` more epochs (or until ``should_stop``)."""
+        for _ in range(epochs):
+            ev = self.run_epoch(on_batch, should_stop)
+            if ev is None:
+                break
+            if on_epoch is not None:
+                on_epoch(ev)
+        return self.history
+
+    # ---- evaluation --------------------------------------------------------------------------
+    def evaluate(self, x, y, batch_size: int = 1000) -> Evaluation:
+        return evaluate(self.net, self.loss, x, y, batch_size)
+
+    # ---- snapshots ---------------------------------------------------------------------------
+    def snapshot(self) -> TrainState:
+        return TrainState(
+            weights=self.net.get_weights(), optimizer=self.optimizer.state_dict(),
+            net_rng=self.net.rng_state(), shuffle_rng=copy.deepcopy(self.rng.bit_generator.state),
+            epoch=self.epoch, batch=self.batch, order=self.order.copy(), step=self.step,
+            history_lengths=(len(self.history.batch_loss), len(self.history.epochs)),
+            initial_loss=self.initial_loss, smoothed_loss=self.smoothed_loss,
+            epoch_sums=self._epoch_sums, lr=self.optimizer.lr)
+
+    def restore(self, state: TrainState) -> None:
+        """Go back to ``state``: weights, optimizer, random generators, position, history."""
+        self.net.set_weights(state.weights)
+        self.optimizer.load_state_dict(state.optimizer)
+        self.optimizer.lr = state.lr
+        self.net.set_rng_state(state.net_rng)
+        self.rng.bit_generator.state = copy.deepcopy(state.shuffle_rng)
+        self.epoch, self.batch, self.step = state.epoch, state.batch, state.step
+        self.order = state.order.copy()
+        n_batches, n_epochs = state.history_lengths
+        del self.history.batch_loss[n_batches:]
+        del self.history.batch_accuracy[n_batches:]
+        del self.history.grad_norms[n_batches:]
+        del self.history.epochs[n_epochs:]
+        self.initial_loss, self.smoothed_loss = state.initial_loss, state.smoothed_loss
+        self._epoch_sums = state.epoch_sums
+        self._speed = None
+
+
+def evaluate(net, loss, x, y, batch_size: int = 1000) -> Evaluation:
+    """Loss, accuracy, probabilities and confusion matrix of ``net`` on (x, y), in eval mode."""
+    x = net.check_input(x)
+    y = np.asarray(y)
+    if len(y) != len(x):
+        raise DataError(f"{len(x)} images but {len(y)} labels")
+    k = net.output_shape[0]
+    targets = class_indices(y, k)
+    from_logits = getattr(loss, "from_logits", False)
+    total, probs = 0.0, []
+    for i in range(0, len(x), batch_size):
+        out = net.forward(x[i:i + batch_size])
+        total += loss.forward(out, y[i:i + batch_size]) * len(out)
+        probs.append(predict_proba(out, from_logits))
+    p = np.concatenate(probs) if probs else np.zeros((0, k), dtype=net.dtype)
+    pred = p.argmax(axis=1) if len(p) else np.zeros(0, dtype=np.intp)
+    n = max(len(x), 1)
+    return Evaluation(loss=total / n, accuracy=accuracy(targets, pred), probabilities=p,
+                      predictions=pred, targets=targets,
+                      confusion=confusion_matrix(targets, pred, k))
