@@ -20,6 +20,10 @@ class HParamError(ValueError):
         super().__init__(f"expected {expected}, received {received!r}")
 
 
+def _fmt(v) -> str:
+    return f"{int(v):,}" if float(v).is_integer() and abs(v) < 1e15 else f"{v:g}"
+
+
 def _is_int(value) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
@@ -61,9 +65,9 @@ class HParam:
                 "padding": "'valid', 'same', an integer or a pair of integers"}[self.kind]
         bounds = []
         if self.min is not None:
-            bounds.append(f"{'>' if self.min_open else '>='} {self.min:g}")
+            bounds.append(f"{'>' if self.min_open else '>='} {_fmt(self.min)}")
         if self.max is not None:
-            bounds.append(f"<= {self.max:g}")
+            bounds.append(f"<= {_fmt(self.max)}")
         return base + (" " + " and ".join(bounds) if bounds else "")
 
     def _in_range(self, x) -> bool:
