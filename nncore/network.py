@@ -198,6 +198,7 @@ class Network:
         x = self.check_input(x)
         for layer in self.layers:
             x = layer.forward(x, training)
+            layer.last_output = x          # kept for the backward-pass inspector
         return x
 
     def forward_all(self, x, training: bool = False) -> list[np.ndarray]:
@@ -210,9 +211,14 @@ class Network:
         return outs
 
     def backward(self, grad_out) -> np.ndarray:
-        """dL/d(output) -> dL/d(input), filling (overwriting) every layer's ``grads``."""
+        """dL/d(output) -> dL/d(input), filling (overwriting) every layer's ``grads``.
+
+        Each layer keeps the gradient it received as ``layer.last_grad_output`` (and ``forward``
+        keeps each output as ``layer.last_output``): references, not copies, read by
+        ``nncore.inspect.layer_reports``."""
         grad = np.asarray(grad_out, dtype=self.dtype)
         for layer in reversed(self.layers):
+            layer.last_grad_output = grad  # dL/d(this layer's output), for the inspector
             grad = layer.backward(grad)
         return grad
 

@@ -184,6 +184,7 @@ class Trainer:
         out = x
         for layer in self.net.layers:
             out = layer.forward(out, True)
+            layer.last_output = out   # kept for nncore.inspect.layer_reports
         loss = self.loss.forward(out, y)
         grad = self.net.backward(self.loss.backward())
         del grad
