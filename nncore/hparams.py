@@ -8,7 +8,21 @@ from __future__ import annotations
 
 import math
 import numbers
+import reprlib
 from dataclasses import dataclass
+
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = 60
+_SHORT.maxother = 60
+_SHORT.maxlevel = 3
+
+
+def short_repr(value) -> str:
+    """repr() cut to a readable length, safe on huge or deeply nested values."""
+    try:
+        return _SHORT.repr(value)
+    except Exception:  # a foreign object whose repr fails
+        return f"<{type(value).__name__}>"
 
 
 class HParamError(ValueError):
@@ -17,7 +31,7 @@ class HParamError(ValueError):
     def __init__(self, expected: str, received):
         self.expected = expected
         self.received = received
-        super().__init__(f"expected {expected}, received {received!r}")
+        super().__init__(f"expected {expected}, received {short_repr(received)}")
 
 
 def _fmt(v) -> str:
@@ -83,7 +97,11 @@ class HParam:
                 raise fail
             return int(value)
         if self.kind == "float":
-            if not _is_real(value) or not math.isfinite(value) or not self._in_range(value):
+            try:  # an int too large for a float overflows here
+                finite = _is_real(value) and math.isfinite(value)
+            except OverflowError:
+                finite = False
+            if not finite or not self._in_range(value):
                 raise fail
             return float(value)
         if self.kind == "bool":
@@ -95,7 +113,7 @@ class HParam:
                 raise fail
             return value
         if self.kind in ("size2", "padding"):
-            if self.kind == "padding" and value in ("valid", "same"):
+            if self.kind == "padding" and isinstance(value, str) and value in ("valid", "same"):
                 return value
             if _is_int(value):
                 if not self._in_range(value):

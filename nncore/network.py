@@ -19,7 +19,7 @@ import numpy as np
 
 from . import layers as _layers  # noqa: F401  (registers the built-in layers)
 from .errors import DataError, ShapeError, SpecError
-from .hparams import HParamError
+from .hparams import HParamError, short_repr
 from .registry import LAYERS, get
 
 #: A network may have at most this many weights (1.6 GB in float32): beyond it, SpecError.
@@ -30,12 +30,22 @@ MAX_ACTIVATIONS = 50_000_000
 _DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
+def _dtype_name(dtype) -> str | None:
+    """'float32' for "float32", np.float32 or np.dtype("float32"); None if not a dtype."""
+    if isinstance(dtype, str) or dtype is None:  # np.dtype(None) would mean float64
+        return dtype
+    try:
+        return np.dtype(dtype).name
+    except (TypeError, ValueError):
+        return None
+
+
 def _check_input_shape(shape):
     if (not isinstance(shape, (list, tuple)) or len(shape) not in (1, 3)
             or not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 1
                        for d in shape)):
         raise SpecError("expected [features] or [channels, height, width] with positive "
-                        f"integers, received {shape!r}", field="input_shape",
+                        f"integers, received {short_repr(shape)}", field="input_shape",
                         expected="[features] or [channels, height, width]", received=shape)
     if math.prod(int(d) for d in shape) > MAX_ACTIVATIONS:
         raise SpecError(f"the input has {math.prod(shape):,} values per sample; at most "
@@ -48,11 +58,14 @@ def layer_from_config(index: int, config) -> "_layers.Layer":
     """Construct (not build) one layer from its spec entry, validating every field."""
     if not isinstance(config, dict):
         raise SpecError(f"expected an object like {{\"type\": \"Dense\", ...}}, received "
-                        f"{config!r}", index=index, expected="an object", received=config)
+                        f"{short_repr(config)}", index=index, expected="an object",
+                        received=config)
     type_name = config.get("type")
     if not isinstance(type_name, str) or type_name not in LAYERS:
-        raise SpecError(f"expected one of {', '.join(LAYERS)}, received {type_name!r}",
-                        index=index, field="type", expected="a layer type", received=type_name)
+        known = ", ".join(LAYERS)
+        raise SpecError(f"expected one of {known}, received {short_repr(type_name)}",
+                        index=index, field="type", expected=f"one of {known}",
+                        received=type_name)
     cls = LAYERS[type_name]
     defaults = cls.defaults()
     kwargs = {}
@@ -93,17 +106,22 @@ def _parse(spec):
                         f"received {type(spec).__name__}", expected="an object", received=spec)
     unknown = set(spec) - {"input_shape", "layers", "name", "description"}
     if unknown:
-        field = sorted(unknown)[0]
+        field = sorted(unknown, key=str)[0]  # keys need not be strings outside JSON
         raise SpecError("unknown field; a spec has input_shape, layers (name, description "
-                        "optional)", field=field, received=spec[field])
+                        "optional)", field=str(field), expected="input_shape, layers",
+                        received=spec[field])
     if "input_shape" not in spec:
         raise SpecError("missing; expected [features] or [channels, height, width]",
-                        field="input_shape", received=None)
+                        field="input_shape", expected="[features] or [channels, height, width]",
+                        received=None)
     input_shape = _check_input_shape(spec["input_shape"])
-    layer_list = spec.get("layers")
+    if "layers" not in spec:
+        raise SpecError("missing; expected a list of layers", field="layers",
+                        expected="a list of layers", received=None)
+    layer_list = spec["layers"]
     if not isinstance(layer_list, list):
-        raise SpecError(f"expected a list of layers, received {layer_list!r}", field="layers",
-                        expected="a list", received=layer_list)
+        raise SpecError(f"expected a list of layers, received {short_repr(layer_list)}",
+                        field="layers", expected="a list of layers", received=layer_list)
     return input_shape, [layer_from_config(i, c) for i, c in enumerate(layer_list)]
 
 
@@ -136,9 +154,10 @@ class Network:
     """An ordered stack of built layers with a fixed input shape and dtype."""
 
     def __init__(self, layers, input_shape, seed: int = 0, dtype="float32"):
-        if isinstance(dtype, str) and dtype not in _DTYPES:
-            raise SpecError(f"expected 'float32' or 'float64', received {dtype!r}", field="dtype")
-        self.dtype = np.dtype(_DTYPES.get(dtype, dtype))
+        if _dtype_name(dtype) not in _DTYPES:
+            raise SpecError(f"expected 'float32' or 'float64', received {short_repr(dtype)}",
+                            field="dtype", expected="'float32' or 'float64'", received=dtype)
+        self.dtype = np.dtype(_DTYPES[_dtype_name(dtype)])
         self.input_shape = _check_input_shape(input_shape)
         self.layers = list(layers)
         self.seed = seed
@@ -210,17 +229,34 @@ class Network:
             outs.append(x)
         return outs
 
-    def backward(self, grad_out) -> np.ndarray:
+    def backward(self, grad_out, input_grad: bool = True) -> np.ndarray | None:
         """dL/d(output) -> dL/d(input), filling (overwriting) every layer's ``grads``.
 
         Each layer keeps the gradient it received as ``layer.last_grad_output`` (and ``forward``
         keeps each output as ``layer.last_output``): references, not copies, read by
-        ``nncore.inspect.layer_reports``."""
+        ``nncore.inspect.layer_reports``.
+
+        ``input_grad=False`` is what a training step uses: nothing needs dL/d(input), so the
+        first layer with weights computes only its weight gradients (``backward_params``), the
+        layers below it are skipped (their ``last_grad_output`` becomes None) and None is
+        returned. The weight gradients are exactly the same either way."""
         grad = np.asarray(grad_out, dtype=self.dtype)
-        for layer in reversed(self.layers):
+        stop = 0 if input_grad else self.first_weighted_index()
+        for i in range(len(self.layers) - 1, -1, -1):
+            layer = self.layers[i]
+            if i < stop:
+                layer.last_grad_output = None
+                continue
             layer.last_grad_output = grad  # dL/d(this layer's output), for the inspector
-            grad = layer.backward(grad)
-        return grad
+            if i == stop and not input_grad:
+                layer.backward_params(grad)
+            else:
+                grad = layer.backward(grad)
+        return grad if input_grad else None
+
+    def first_weighted_index(self) -> int:
+        """Index of the first layer with weights (len(layers) if there is none)."""
+        return next((i for i, layer in enumerate(self.layers) if layer.params), len(self.layers))
 
     def predict(self, x, batch_size: int = 1000) -> np.ndarray:
         """Outputs for ``x`` in evaluation mode, in batches."""
