@@ -74,7 +74,8 @@ def layer_from_config(index: int, config) -> "_layers.Layer":
             continue
         if name not in cls.hparams:
             known = ", ".join(cls.hparams) or "no fields besides 'type'"
-            raise SpecError(f"unknown field; {type_name} takes {known}", index=index,
+            raise SpecError(f"unknown field (received {short_repr(value)}); {type_name} takes "
+                            f"{known}", index=index,
                             layer_type=type_name, field=name, expected=known, received=value)
         if value is None and defaults.get(name, ...) is None:
             kwargs[name] = None
