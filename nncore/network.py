@@ -202,12 +202,25 @@ class Network:
     # ---- computation -------------------------------------------------------------------------
     def check_input(self, x) -> np.ndarray:
         """``x`` as an array of this network's dtype, or DataError if the shape or values are off."""
-        x = np.asarray(x)
+        expected = f"(N, {', '.join(map(str, self.input_shape))})"
+        try:
+            x = np.asarray(x)
+        except (ValueError, TypeError):   # ragged nested lists
+            raise DataError(f"expected input of shape {expected}, received rows of different "
+                            f"lengths") from None
         if x.ndim != len(self.input_shape) + 1 or x.shape[1:] != self.input_shape:
-            raise DataError(f"expected input of shape (N, {', '.join(map(str, self.input_shape))}),"
-                            f" received {x.shape}")
+            raise DataError(f"expected input of shape {expected}, received {x.shape}")
         if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
             raise DataError(f"expected real numbers as input, received dtype {x.dtype}")
+        if x.dtype != self.dtype and np.issubdtype(x.dtype, np.floating):
+            if not np.isfinite(x).all():
+                raise DataError("input contains NaN or infinite values")
+            with np.errstate(over="ignore"):
+                x = x.astype(self.dtype)
+            if not np.isfinite(x).all():
+                raise DataError(f"input values are too large for {self.dtype} (largest "
+                                f"{np.finfo(self.dtype).max:.3g})")
+            return x
         x = x.astype(self.dtype, copy=False)
         if not np.isfinite(x).all():
             raise DataError("input contains NaN or infinite values")
@@ -241,7 +254,14 @@ class Network:
         first layer with weights computes only its weight gradients (``backward_params``), the
         layers below it are skipped (their ``last_grad_output`` becomes None) and None is
         returned. The weight gradients are exactly the same either way."""
-        grad = np.asarray(grad_out, dtype=self.dtype)
+        try:
+            grad = np.asarray(grad_out, dtype=self.dtype)
+        except (ValueError, TypeError):
+            grad = None
+        if grad is None or grad.ndim < 1 or grad.shape[1:] != tuple(self.output_shape):
+            raise DataError(f"expected dL/d(output) of shape (N, "
+                            f"{', '.join(map(str, self.output_shape))}), received "
+                            f"{getattr(grad, 'shape', type(grad_out).__name__)}")
         stop = 0 if input_grad else self.first_weighted_index()
         for i in range(len(self.layers) - 1, -1, -1):
             layer = self.layers[i]
