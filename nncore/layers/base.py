@@ -105,3 +105,8 @@ class Layer:
 
     def backward(self, grad: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+    def backward_params(self, grad: np.ndarray) -> None:
+        """Only the weight gradients (``grads``), not dL/dx: what the first layer of a network
+        needs in a training step. Layers with weights may override it to skip the work of dx."""
+        self.backward(grad)
