@@ -10,7 +10,8 @@ from . import layers
 from .losses import CrossEntropyLoss, MSELoss
 from . import optim
 from .network import Network, infer_shapes
+from . import gradcheck  # a callable module: nncore.gradcheck(fn, inputs, grads)
 
 __all__ = ["Network", "infer_shapes", "layers", "optim", "CrossEntropyLoss", "MSELoss",
-           "SpecError", "DataError", "ModelFileError", "NNCoreError", "ShapeError",
+           "gradcheck", "SpecError", "DataError", "ModelFileError", "NNCoreError", "ShapeError",
            "TrainingError"]
