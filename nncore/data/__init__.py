@@ -15,7 +15,7 @@ The modules, in the order data flows through them:
   imagefolder.py  the learner's own pictures, one sub-folder per class (Pillow)
   dataset.py      Dataset (validated arrays) and DatasetInfo (what a data set is, unloaded)
   catalog.py      named data sets and formats: list_datasets, load_dataset
-  download.py     fetching MNIST / Fashion-MNIST: temporary file, checksum, progress
+  downloads.py    fetching MNIST / Fashion-MNIST: temporary file, checksum, progress
   prepare.py      Preprocessing, train_val_split, subset, batches
 
 Every problem with the data raises ``nncore.DataError`` naming the file and what is wrong.
@@ -26,7 +26,7 @@ from ..errors import DataError
 from .catalog import (FORMATS, NAMED, clear_cache, data_home, detect_format, list_datasets,
                       load_csv, load_dataset, load_idx_folder, load_image_folder)
 from .dataset import Dataset, DatasetInfo
-from .download import DOWNLOADS, DownloadCancelled, DownloadSpec, download, download_file
+from .downloads import DOWNLOADS, DownloadCancelled, DownloadSpec, download, download_file
 from .idx import find_idx_files, load_idx_pair, read_idx, write_idx
 from .imagefolder import read_image
 from .prepare import Preprocessing, batches, split_counts, subset, train_val_split
