@@ -17,6 +17,7 @@ to a temporary name beside the target, flushed to disk, then renamed over it.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import math
 import os
@@ -28,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ModelFileError, NNCoreError
+from .hparams import HParamError
 from .registry import get
 
 MAGIC = b"NNSTUDIO"
@@ -107,11 +109,11 @@ def decode_bundle(data: bytes, name: str = "the file") -> Bundle:
     if len(data) < _PREFIX.size + _DIGEST:
         raise bad("the file is truncated")
     _, version, header_len = _PREFIX.unpack_from(data)
-    if version > FORMAT_VERSION:
+    if version > FORMAT_VERSION and version < 2**16:
         raise bad(f"made by a newer version of NN Studio (file format {version}; this version "
                   f"reads up to {FORMAT_VERSION}). Update NN Studio to open it.")
-    if version < 1:
-        raise bad(f"unknown file format version {version}")
+    if version < 1 or version > FORMAT_VERSION:
+        raise bad("the file is damaged (its format version number is not valid)")
     body, digest = data[:-_DIGEST], data[-_DIGEST:]
     if hashlib.sha256(body).digest() != digest:
         raise bad("the file is damaged or truncated (its checksum does not match its content)")
@@ -120,7 +122,7 @@ def decode_bundle(data: bytes, name: str = "the file") -> Bundle:
         raise bad("the header is longer than the file")
     try:
         header = json.loads(body[start:start + header_len].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+    except (ValueError, RecursionError) as e:   # bad UTF-8 or JSON, absurdly long numbers
         raise bad(f"the header is not valid JSON ({e})") from None
     if not isinstance(header, dict) or header.get("kind") not in KINDS:
         raise bad("the header does not name a known kind of content")
@@ -129,7 +131,10 @@ def decode_bundle(data: bytes, name: str = "the file") -> Bundle:
     blob = memoryview(body)[start + header_len:]
     arrays = {}
     for entry in header["arrays"]:
-        arrays.update([_decode_array(entry, blob, bad)])
+        key, arr = _decode_array(entry, blob, bad)
+        if key in arrays:
+            raise bad(f"array {key!r} appears twice")
+        arrays[key] = arr
     return Bundle(header["kind"], header["meta"], arrays)
 
 
@@ -139,7 +144,7 @@ def _decode_array(entry, blob, bad):
         offset, nbytes = entry["offset"], entry["nbytes"]
     except (TypeError, KeyError):
         raise bad("an entry of the array table is incomplete") from None
-    if not isinstance(name, str) or dtype not in _DTYPES:
+    if not isinstance(name, str) or not isinstance(dtype, str) or dtype not in _DTYPES:
         raise bad(f"array {name!r} has an unsupported type {dtype!r}")
     if (not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool)
                                                and d >= 0 for d in shape)
@@ -171,7 +176,9 @@ def read_bundle(path) -> Bundle:
 class Checkpoint:
     """Everything needed to continue training: network, optimizer, loss, settings, history.
 
-    ``training`` holds plain settings (batch_size, seed, epoch, step, ...); ``extra`` is free
+    ``training`` holds plain settings (batch_size, epoch, step, ...) and, when saved from a
+    Trainer, its exact position (random generator states, smoothed loss, ...) with the epoch's
+    sample ``order``, so that ``Trainer.from_checkpoint`` continues bit for bit; ``extra`` is free
     for the application (for example the app's window layout or data set choice)."""
     spec: dict
     weights: dict[str, np.ndarray]
@@ -184,6 +191,7 @@ class Checkpoint:
     preprocessing: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
     arrays: dict[str, np.ndarray] = field(default_factory=dict)   # more arrays for ``extra``
+    order: np.ndarray | None = None     # the current epoch's sample order (from a Trainer)
 
     def build_network(self, seed: int = 0):
         from .network import Network
@@ -204,15 +212,23 @@ class Checkpoint:
 def checkpoint_from_trainer(trainer, **fields) -> Checkpoint:
     """A Checkpoint of a ``nncore.train.Trainer``; ``fields`` fill class_names, extra, ..."""
     opt = trainer.optimizer
+    state = trainer.snapshot()
+    schedule = trainer.schedule
+    training = {
+        "batch_size": trainer.batch_size, "epoch": state.epoch, "batch": state.batch,
+        "step": state.step, "base_lr": trainer.base_lr, "lr": state.lr,
+        "shuffle": trainer.shuffle, "divergence_factor": trainer.divergence_factor,
+        "initial_loss": state.initial_loss, "smoothed_loss": state.smoothed_loss,
+        "epoch_sums": list(state.epoch_sums), "net_rng": state.net_rng,
+        "shuffle_rng": state.shuffle_rng,
+        "schedule": None if schedule is None else {"type": type(schedule).__name__,
+                                                   "config": schedule.get_config()}}
     return Checkpoint(
-        spec=trainer.net.to_spec(), weights=trainer.net.get_weights(),
-        dtype=trainer.net.dtype.name,
+        spec=trainer.net.to_spec(), weights=state.weights, dtype=trainer.net.dtype.name,
         loss={"type": type(trainer.loss).__name__, "config": trainer.loss.get_config()},
         optimizer={"type": type(opt).__name__, "config": opt.get_config(),
-                   "state": opt.state_dict()},
-        training={"batch_size": trainer.batch_size, "epoch": trainer.epoch,
-                  "step": trainer.step, "base_lr": trainer.base_lr},
-        history=trainer.history.to_dict(), **fields)
+                   "state": state.optimizer},
+        training=training, history=trainer.history.to_dict(), order=state.order, **fields)
 
 
 def _to_bundle(obj, kind: str | None) -> Bundle:
@@ -233,6 +249,8 @@ def _to_bundle(obj, kind: str | None) -> Bundle:
         opt["state"] = {"t": state["t"], "config": state.get("config", {})}
         arrays.update({f"optimizer/{k}": v for k, v in state["buffers"].items()})
     arrays.update({f"extra/{k}": v for k, v in obj.arrays.items()})
+    if obj.order is not None:
+        arrays["train/order"] = np.asarray(obj.order, dtype=np.int64)
     meta = {"spec": obj.spec, "dtype": obj.dtype, "loss": obj.loss, "optimizer": opt,
             "training": obj.training, "history": obj.history, "class_names": obj.class_names,
             "preprocessing": obj.preprocessing, "extra": obj.extra}
@@ -248,6 +266,11 @@ def _prefixed(arrays, prefix):
     return {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
 
 
+# Anything a crafted (checksum-valid) file can make the builders raise; all become ModelFileError.
+_CONTENT_ERRORS = (NNCoreError, KeyError, TypeError, ValueError, AttributeError, IndexError,
+                   ArithmeticError, RecursionError)
+
+
 def load(path):
     """Load a file written by ``save``: a Network for a network file, else a Checkpoint.
 
@@ -255,39 +278,163 @@ def load(path):
     returned; any problem raises ModelFileError."""
     b = read_bundle(path)
     try:
-        weights = _prefixed(b.arrays, "weights/")
-        meta = b.meta
-        if b.kind == "network":
-            ck = Checkpoint(spec=meta["spec"], weights=weights, dtype=meta.get("dtype", "float32"))
-            return ck.build_network()
-        opt = dict(meta.get("optimizer") or {})
-        if "state" in opt:
-            opt["state"] = {"t": opt["state"]["t"], "config": opt["state"].get("config", {}),
-                            "buffers": _prefixed(b.arrays, "optimizer/")}
-        ck = Checkpoint(spec=meta["spec"], weights=weights, dtype=meta.get("dtype", "float32"),
-                        loss=meta.get("loss") or {"type": "CrossEntropyLoss", "config": {}},
-                        optimizer=opt, training=meta.get("training") or {},
-                        history=meta.get("history") or {},
-                        class_names=meta.get("class_names") or [],
-                        preprocessing=meta.get("preprocessing") or {},
-                        extra=meta.get("extra") or {}, arrays=_prefixed(b.arrays, "extra/"))
-        validate_checkpoint(ck)
-        return ck
-    except ModelFileError:
-        raise
-    except (NNCoreError, KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
-        raise ModelFileError(f"{path}: the content is inconsistent ({e})") from None
+        return _from_bundle(b)
+    except ModelFileError as e:
+        raise ModelFileError(f"{path}: the content is not valid ({e})") from None
+    except MemoryError:
+        raise ModelFileError(f"{path}: the network is too large for this computer's "
+                             f"memory") from None
+    except _CONTENT_ERRORS as e:
+        raise ModelFileError(f"{path}: the content is not valid ({e})") from None
+
+
+def _from_bundle(b: Bundle):
+    weights = _prefixed(b.arrays, "weights/")
+    meta = b.meta
+    _need(isinstance(meta.get("spec"), dict), "the network description is missing")
+    _need(isinstance(meta.get("dtype", "float32"), str), "the number type is not valid")
+    if b.kind == "network":
+        ck = Checkpoint(spec=meta["spec"], weights=weights, dtype=meta.get("dtype", "float32"))
+        return ck.build_network()
+    opt = meta.get("optimizer") or {}
+    _need(isinstance(opt, dict), "the optimizer settings are not an object")
+    opt = dict(opt)
+    if "state" in opt:
+        st = opt["state"]
+        _need(isinstance(st, dict) and isinstance(st.get("config", {}), dict),
+              "the optimizer state is not valid")
+        opt["state"] = {"t": st.get("t"), "config": st.get("config", {}),
+                        "buffers": _prefixed(b.arrays, "optimizer/")}
+    orders = _prefixed(b.arrays, "train/")
+    ck = Checkpoint(spec=meta["spec"], weights=weights, dtype=meta.get("dtype", "float32"),
+                    loss=meta.get("loss") or {"type": "CrossEntropyLoss", "config": {}},
+                    optimizer=opt, training=meta.get("training") or {},
+                    history=meta.get("history") or {},
+                    class_names=meta.get("class_names") or [],
+                    preprocessing=meta.get("preprocessing") or {},
+                    extra=meta.get("extra") or {}, arrays=_prefixed(b.arrays, "extra/"),
+                    order=orders.get("order"))
+    validate_checkpoint(ck)
+    return ck
+
+
+def _need(condition, problem: str) -> None:
+    if not condition:
+        raise ModelFileError(problem)
+
+
+def _is_int(v, lo=0) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= lo
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _check_settings(what: str, cls, config) -> None:
+    """Every setting known to ``cls`` (its ``hparams``, else its __init__ defaults' types)."""
+    _need(isinstance(config, dict), f"the {what} settings are not an object")
+    hparams = getattr(cls, "hparams", None) or {}
+    sig = inspect.signature(cls.__init__).parameters
+    for name, value in config.items():
+        if name == "betas" and "betas" in sig:
+            _need(isinstance(value, (list, tuple)) and len(value) == 2
+                  and all(_is_number(v) and 0 <= v <= 1 for v in value),
+                  f"{what} setting 'betas' is not a pair of numbers in [0, 1]")
+        elif name in hparams:
+            try:
+                hparams[name].check(value)
+            except HParamError as e:
+                raise ModelFileError(f"{what} setting {name!r}: {e}") from None
+        elif name in sig and name not in ("self", "net"):
+            default = sig[name].default
+            if isinstance(default, bool):
+                _need(isinstance(value, bool), f"{what} setting {name!r} is not true or false")
+            elif isinstance(default, (int, float)):
+                _need(_is_number(value), f"{what} setting {name!r} is not a number")
+        else:
+            raise ModelFileError(f"unknown {what} setting {name!r}")
+
+
+def _check_rng_state(state, what) -> None:
+    try:
+        np.random.default_rng().bit_generator.state = state
+    except (TypeError, ValueError, KeyError, OverflowError):
+        raise ModelFileError(f"the {what} random generator state is not valid") from None
 
 
 def validate_checkpoint(ck: Checkpoint) -> None:
-    """Build network, loss and optimizer once, so that a checkpoint that loads also works."""
+    """Check every part and build network, loss and optimizer once, so that a checkpoint that
+    loads also works (and continues training, with ``Trainer.from_checkpoint``)."""
     net = ck.build_network()
+    _need(isinstance(ck.loss, dict) and isinstance(ck.loss.get("type"), str),
+          "the loss is not described")
+    _check_settings("loss", get("loss", ck.loss["type"]), ck.loss.get("config", {}))
     ck.build_loss()
     if ck.optimizer:
+        _need(isinstance(ck.optimizer.get("type"), str), "the optimizer is not described")
+        opt_cls = get("optimizer", ck.optimizer["type"])
+        _check_settings("optimizer", opt_cls, ck.optimizer.get("config", {}))
+        state = ck.optimizer.get("state")
+        if state is not None:
+            _need(_is_int(state["t"]), "the optimizer step count is not valid")
+            _check_settings("optimizer", opt_cls, state["config"])
         opt = ck.build_optimizer(net)
-        shapes = {k: p.shape for k, p in net.parameters()}
+        shapes = {k: p for k, p in net.parameters()}
         for key, st in opt.state.items():
             for name, arr in st.items():
-                if shapes.get(key) != arr.shape:
+                p = shapes.get(key)
+                if p is None or p.shape != arr.shape or p.dtype != arr.dtype:
                     raise ModelFileError(f"optimizer state {key}/{name} does not match the "
                                          f"network")
+    _need(isinstance(ck.class_names, list)
+          and all(isinstance(c, str) for c in ck.class_names), "the class names are not valid")
+    _need(isinstance(ck.extra, dict), "the application settings are not an object")
+    _need(isinstance(ck.preprocessing, dict), "the preprocessing is not an object")
+    if ck.preprocessing:
+        from .data import Preprocessing
+        Preprocessing.from_dict(ck.preprocessing)
+    _need(isinstance(ck.history, dict), "the history is not an object")
+    from .train import History
+    History.from_dict(ck.history)
+    _check_training(ck)
+
+
+def _check_training(ck: Checkpoint) -> None:
+    t = ck.training
+    _need(isinstance(t, dict), "the training settings are not an object")
+    for name in ("batch_size",):
+        if name in t:
+            _need(_is_int(t[name], 1), f"training setting {name!r} is not valid")
+    for name in ("epoch", "batch", "step"):
+        if name in t:
+            _need(_is_int(t[name]), f"training setting {name!r} is not valid")
+    for name in ("base_lr", "lr", "divergence_factor"):
+        if name in t:
+            _need(_is_number(t[name]) and t[name] > 0, f"training setting {name!r} is not valid")
+    for name in ("initial_loss", "smoothed_loss"):
+        if t.get(name) is not None:
+            _need(_is_number(t[name]), f"training setting {name!r} is not valid")
+    if "shuffle" in t:
+        _need(isinstance(t["shuffle"], bool), "training setting 'shuffle' is not valid")
+    if "epoch_sums" in t:
+        sums = t["epoch_sums"]
+        _need(isinstance(sums, list) and len(sums) == 4 and all(_is_number(v) for v in sums)
+              and _is_int(sums[2]), "training setting 'epoch_sums' is not valid")
+    for name in ("net_rng", "shuffle_rng"):
+        if name in t:
+            _check_rng_state(t[name], name.split("_")[0])
+    if t.get("schedule") is not None:
+        sch = t["schedule"]
+        _need(isinstance(sch, dict) and isinstance(sch.get("type"), str),
+              "the learning-rate schedule is not described")
+        cls = get("schedule", sch["type"])
+        _check_settings("schedule", cls, sch.get("config", {}))
+    if ck.order is not None:
+        o = ck.order
+        _need(o.ndim == 1 and o.dtype.kind == "i" and np.array_equal(np.sort(o),
+                                                                      np.arange(len(o))),
+              "the sample order is not a permutation")
+        if "batch" in t and "batch_size" in t:
+            _need(t["batch"] * t["batch_size"] < max(len(o), 1) or t["batch"] == 0,
+                  "the position in the epoch is past its end")

@@ -84,15 +84,55 @@ class History:
 
     @classmethod
     def from_dict(cls, d: dict) -> "History":
-        epochs = []
-        for e in d.get("epochs", []):
-            e = dict(e)
-            if e.get("confusion") is not None:
-                e["confusion"] = np.asarray(e["confusion"], dtype=np.int64)
-            epochs.append(EpochEvent(**e))
-        return cls(batch_loss=[float(v) for v in d.get("batch_loss", [])],
-                   batch_accuracy=[float(v) for v in d.get("batch_accuracy", [])],
-                   epochs=epochs)
+        """The inverse of ``to_dict`` (per-batch gradient norms are not kept: empty dicts);
+        DataError if anything is not what ``to_dict`` writes."""
+        if not isinstance(d, dict):
+            raise DataError(f"a training history must be an object, received {type(d).__name__}")
+        lists = {}
+        for name in ("batch_loss", "batch_accuracy", "epochs"):
+            lists[name] = d.get(name, [])
+            if not isinstance(lists[name], list):
+                raise DataError(f"history {name} must be a list")
+        for name in ("batch_loss", "batch_accuracy"):
+            if not all(_is_real(v) for v in lists[name]):
+                raise DataError(f"history {name} must hold numbers only")
+        if len(lists["batch_loss"]) != len(lists["batch_accuracy"]):
+            raise DataError("history batch_loss and batch_accuracy differ in length")
+        epochs = [_epoch_from_dict(e) for e in lists["epochs"]]
+        n = len(lists["batch_loss"])
+        return cls(batch_loss=[float(v) for v in lists["batch_loss"]],
+                   batch_accuracy=[float(v) for v in lists["batch_accuracy"]],
+                   grad_norms=[{} for _ in range(n)], epochs=epochs)
+
+
+def _is_real(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _epoch_from_dict(e) -> EpochEvent:
+    names = set(EpochEvent.__dataclass_fields__)
+    required = names - {"confusion"}
+    if not isinstance(e, dict) or not required <= set(e) or not set(e) <= names:
+        raise DataError(f"each history epoch must have the fields {', '.join(sorted(names))}")
+    if not all(isinstance(e[k], int) and not isinstance(e[k], bool) and e[k] >= 0
+               for k in ("epoch", "step")):
+        raise DataError("history epoch numbers must be whole numbers >= 0")
+    for k in ("train_loss", "train_accuracy", "seconds", "samples_per_sec"):
+        if not _is_real(e[k]):
+            raise DataError(f"history epoch {k} must be a number")
+    for k in ("val_loss", "val_accuracy"):
+        if e[k] is not None and not _is_real(e[k]):
+            raise DataError(f"history epoch {k} must be a number or empty")
+    e = dict(e)
+    if e.get("confusion") is not None:
+        c = e["confusion"]
+        ok = (isinstance(c, list) and all(isinstance(r, list) and len(r) == len(c) for r in c)
+              and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0
+                      for r in c for v in r))
+        if not ok:
+            raise DataError("a history confusion matrix must be a square table of counts")
+        e["confusion"] = np.array(c, dtype=np.int64).reshape(len(c), len(c))
+    return EpochEvent(**e)
 
 
 @dataclass
@@ -277,6 +317,44 @@ class Trainer:
     # ---- evaluation --------------------------------------------------------------------------
     def evaluate(self, x, y, batch_size: int = 1000) -> Evaluation:
         return evaluate(self.net, self.loss, x, y, batch_size)
+
+    # ---- checkpoints -------------------------------------------------------------------------
+    @classmethod
+    def from_checkpoint(cls, ck, x_train, y_train, x_val=None, y_val=None) -> "Trainer":
+        """A Trainer that continues from ``ck`` (a ``nncore.io.Checkpoint``, e.g. from
+        ``nncore.io.load``) on the given data: network, optimizer state, learning rate and
+        schedule, random generators, position in the epoch and history. On the same data, its
+        next steps are bit-identical to those the saved trainer would have taken."""
+        from .registry import get
+        net = ck.build_network()
+        loss = ck.build_loss()
+        opt = ck.build_optimizer(net)
+        t = ck.training
+        schedule = None
+        if t.get("schedule"):
+            schedule = get("schedule", t["schedule"]["type"])(**t["schedule"].get("config", {}))
+        trainer = cls(net, loss, opt, x_train, y_train, x_val, y_val,
+                      batch_size=t.get("batch_size", 64), schedule=schedule,
+                      shuffle=t.get("shuffle", True),
+                      divergence_factor=t.get("divergence_factor", 10.0))
+        order = trainer.order if ck.order is None else np.asarray(ck.order)
+        if len(order) != len(trainer.x_train):
+            raise DataError(f"the checkpoint was trained on {len(order)} samples, received "
+                            f"{len(trainer.x_train)}: continue it on the same data")
+        trainer.base_lr = t.get("base_lr", opt.lr)
+        trainer.history = History.from_dict(ck.history)
+        h = trainer.history
+        trainer.restore(TrainState(
+            weights=net.get_weights(), optimizer=opt.state_dict(),
+            net_rng=t.get("net_rng", net.rng_state()),
+            shuffle_rng=t.get("shuffle_rng", copy.deepcopy(trainer.rng.bit_generator.state)),
+            epoch=t.get("epoch", 0), batch=t.get("batch", 0), order=order,
+            step=t.get("step", 0), history_lengths=(len(h.batch_loss), len(h.epochs)),
+            initial_loss=t.get("initial_loss"), smoothed_loss=t.get("smoothed_loss"),
+            epoch_sums=tuple(t.get("epoch_sums", (0.0, 0.0, 0, 0.0))),
+            lr=t.get("lr", opt.lr)))
+        trainer.good_state = trainer.snapshot()
+        return trainer
 
     # ---- snapshots ---------------------------------------------------------------------------
     def snapshot(self) -> TrainState:
