@@ -32,13 +32,15 @@ half-way between them. This is common on real data: MNIST's blank background put
 fresh network's first convolution (zero bias) exactly at ReLU's kink. A coordinate that fails is
 looked at again with step h/2 (two more forward passes):
 
-- if the central difference now agrees, the kink was near θ, not at it: it passes;
-- if the one-sided slopes (L(θ+h) − L(θ))/h and (L(θ) − L(θ−h))/h still disagree as much (for a
-  smooth function their difference, h·L″, halves with h), θ sits on a kink. The backward pass then
-  returns one of the one-sided slopes (PyTorch's choice: ReLU′(0) = 0, the first of tied maxima),
-  so the analytic value is compared with both, each extrapolated to step 0, and the closer one
-  counts. If it matches neither (several kinks pulling different ways) the coordinate is left out
-  of the error. ``kinks`` counts the coordinates found on a kink.
+- if the central difference now agrees, the kink was between h/2 and h away: it passes;
+- on a kink the backward pass returns one of the one-sided slopes (PyTorch's choice: ReLU′(0) = 0,
+  the first of tied maxima), so the analytic value is compared with both, (L(θ+h) − L(θ))/h and
+  (L(θ) − L(θ−h))/h, each extrapolated to step 0; if the closer one agrees, it passes (this also
+  covers a kink closer than h/2 on one side: the other side is smooth);
+- if the one-sided slopes still disagree as much at h/2 as at h (for a smooth function their
+  difference, h·L″, halves with h), θ sits on a kink where the backward pass took neither side
+  (several kinks pulling different ways): the coordinate is left out of the error.
+``kinks`` counts the coordinates found on or beside a kink.
 
 A wrong backward pass cannot hide behind this: the function is smooth at almost every coordinate,
 and there the error shows. An array whose every checked coordinate had to be left out reports a
@@ -210,16 +212,18 @@ def gradcheck(fn: Callable[..., float], inputs, grads, *, eps: float = 1e-6,
 def _second_look(fn, arrays, arr, idx, h, f0, probe, analytic, scale, tol):
     """A coordinate failed with step h: is the gradient wrong, or is there a kink?
 
-    Returns (relative error, at a kink); the error is NaN for a kink that the analytic gradient
-    cannot be compared with.
-    - The central difference with step h/2 agrees: a kink (or strong curvature) lay between h/2
-      and h, not at θ, and the error at h/2 counts.
-    - The one-sided slopes disagree as much at h/2 as at h (for a smooth function their
-      difference, h·f'', halves with the step): a kink at θ. The analytic gradient is then one
-      choice of slope (PyTorch's: ReLU'(0) = 0, the first of tied maxima): it is compared with both
-      one-sided slopes, each extrapolated to step 0 (Richardson: 2·d(h/2) − d(h)), and the closer
-      counts. If it matches neither (several kinks pulling different ways) it is left out.
-    - Otherwise the gradient is wrong: the smaller of the two errors counts.
+    Returns (relative error, found a kink); the error is NaN for a kink that the analytic gradient
+    cannot be compared with. With the values at θ ± h/2 as well:
+    - the central difference with step h/2 agrees: the kink (or strong curvature) was between h/2
+      and h away: it passes;
+    - the analytic gradient agrees with one of the one-sided slopes, each extrapolated to step 0
+      (Richardson: 2·d(h/2) − d(h)): θ sits on a kink, or one lies within h/2 on the other side;
+      the backward pass took that side's slope (PyTorch's choice: ReLU′(0) = 0, the first of tied
+      maxima): it passes;
+    - the one-sided slopes disagree as much at h/2 as at h (for a smooth function their
+      difference, h·L″, halves with the step): a kink at θ where the backward pass took neither
+      side (several kinks pulling different ways): left out;
+    - otherwise the gradient is wrong: the smaller of the two central errors counts.
     """
     f_up, s_up, f_down, s_down = probe
     g_up, t_up, g_down, t_down = _probe(fn, arrays, arr, idx, h / 2)
@@ -230,10 +234,12 @@ def _second_look(fn, arrays, arr, idx, h, f0, probe, analytic, scale, tol):
     right_h, left_h = (f_up - f0) / s_up, (f0 - f_down) / s_down
     right, left = (g_up - f0) / t_up, (f0 - g_down) / t_down
     jump_h, jump = abs(right_h - left_h), abs(right - left)
+    one_sided = min(abs(analytic - (2 * right - right_h)),
+                    abs(analytic - (2 * left - left_h))) / scale
+    if one_sided < tol:
+        return one_sided, True
     if jump > 0.75 * jump_h and jump > 2 * tol * scale:
-        one_sided = min(abs(analytic - (2 * right - right_h)),
-                        abs(analytic - (2 * left - left_h))) / scale
-        return (one_sided if one_sided < tol else float("nan")), True
+        return float("nan"), True
     return min(err_h, err_half), False
 
 
