@@ -106,7 +106,7 @@ def decode_bundle(data: bytes, name: str = "the file") -> Bundle:
         raise bad("the file is empty")
     if data[:len(MAGIC)] != MAGIC[:len(data)]:
         raise bad("not an NN Studio file (it does not start with the NNSTUDIO signature)")
-    if len(data) < _PREFIX.size + _DIGEST:
+    if len(data) < _PREFIX.size:
         raise bad("the file is truncated")
     _, version, header_len = _PREFIX.unpack_from(data)
     if version > FORMAT_VERSION and version < 2**16:
@@ -114,6 +114,8 @@ def decode_bundle(data: bytes, name: str = "the file") -> Bundle:
                   f"reads up to {FORMAT_VERSION}). Update NN Studio to open it.")
     if version < 1 or version > FORMAT_VERSION:
         raise bad("the file is damaged (its format version number is not valid)")
+    if len(data) < _PREFIX.size + _DIGEST:
+        raise bad("the file is truncated")
     body, digest = data[:-_DIGEST], data[-_DIGEST:]
     if hashlib.sha256(body).digest() != digest:
         raise bad("the file is damaged or truncated (its checksum does not match its content)")
