@@ -101,9 +101,28 @@ def test_digits_8x8_from_a_file_in_scikit_learns_format(tmp_path):
         load_dataset("digits-8x8", path=f)
 
 
+def test_digits_8x8_is_found_inside_an_installed_scikit_learn(tmp_path, monkeypatch):
+    import gzip
+    import sys
+    data = tmp_path / "site" / "sklearn" / "datasets" / "data"
+    data.mkdir(parents=True)
+    (tmp_path / "site" / "sklearn" / "__init__.py").write_text("raise ImportError('not me')")
+    rows = [[v % 17 for v in range(i, i + 64)] + [i % 10] for i in range(20)]
+    (data / "digits.csv.gz").write_bytes(
+        gzip.compress("\n".join(",".join(map(str, r)) for r in rows).encode()))
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    monkeypatch.delitem(sys.modules, "sklearn", raising=False)
+    info = {i.name: i for i in list_datasets()}["digits-8x8"]   # found without importing it
+    assert info.available and info.location == str(data / "digits.csv.gz")
+    assert (info.train_size, info.test_size) == (16, 4)
+    assert load_dataset("digits-8x8").x_train.shape == (16, 1, 8, 8)
+
+
 def test_a_path_is_recognised_by_its_content(tmp_path):
     folder = idx_folder(tmp_path / "idx")
-    assert load_dataset(str(folder)).name == "idx"
+    ds = load_dataset(str(folder))
+    assert ds.name == str(folder) and ds.title == "idx" and len(ds.x_train) == 20
+    assert load_dataset("idx", path=folder).name == "idx"
     csv = kaggle_csv(tmp_path / "k.csv", kaggle_rows(10))
     assert load_dataset(csv).image_shape == (1, 4, 4)
     with pytest.raises(DataError, match="cannot tell"):
@@ -130,3 +149,15 @@ def test_prepare_data_trains_on_a_folder_given_by_path(tmp_path):
     assert p.x_train.dtype == np.float32 and p.x_train.shape == (24, 1, 6, 5)
     assert p.eval_name == "validation" and len(p.x_eval) == 8
     assert abs(float(p.x_train.mean())) < 1e-5 and abs(float(p.x_train.std()) - 1) < 1e-4
+
+
+def test_command_line_lists_the_data_sets(monkeypatch, tmp_path):
+    import io
+    from nncore.data.__main__ import main
+    monkeypatch.setenv("NNSTUDIO_DATA", str(tmp_path))
+    monkeypatch.setitem(catalog.SYSTEM_DIRS, "fashion-mnist", [])
+    out = io.StringIO()
+    assert main(["list"], out) == 0
+    lines = out.getvalue().splitlines()
+    assert lines[0].split()[:4] == ["mnist", "60,000", "+", "10,000"]
+    assert lines[1].startswith("fashion-mnist") and "not available" in lines[1]

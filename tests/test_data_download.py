@@ -146,6 +146,9 @@ def test_offline_gives_a_clear_error(tmp_path):
     msg = str(e.value)
     assert "could not download a.gz" in msg and "cannot connect" in msg and "offline" in msg
     assert list(tmp_path.iterdir()) == []
+    with pytest.raises(DataError):
+        download(spec, tmp_path / "new" / "folder", timeout=5)
+    assert list(tmp_path.iterdir()) == [tmp_path / "new"]   # the folder it made is removed
 
 
 def test_interrupting_leaves_the_old_file_whole(server, tmp_path, monkeypatch):

@@ -414,6 +414,7 @@ def load_dataset(name: str = "mnist", **options) -> Dataset:
     p = Path(str(name)).expanduser()
     if isinstance(name, os.PathLike) or os.sep in str(name) or p.exists():
         fmt = detect_format(p)
+        options.setdefault("name", str(name))   # load_dataset(x).name == x, as for named sets
         return _call(FORMATS[fmt], fmt, (p,), options)
     raise DataError(f"unknown data set {str(name)!r}: expected one of {', '.join(NAMED)}, a "
                     f"format ({', '.join(FORMATS)}) with path=..., or the path of a folder or "

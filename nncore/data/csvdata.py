@@ -74,15 +74,16 @@ def _is_number(s: str) -> bool:
 
 
 def _whole(values: np.ndarray, lo: int, hi: int, path, what, numbers):
-    """``values`` (rows, k) as int64 after checking they are whole numbers in lo..hi."""
-    bad = (values < lo) | (values > hi)
-    if values.dtype.kind == "f":
-        bad |= values != np.round(values)
-    if bad.any():
+    """``values`` (rows, k) as integers after checking they are whole numbers in lo..hi."""
+    fractional = values.dtype.kind == "f" and not np.array_equal(values, np.round(values))
+    if values.size and (fractional or values.min() < lo or values.max() > hi):
+        bad = (values < lo) | (values > hi)
+        if values.dtype.kind == "f":
+            bad |= values != np.round(values)
         r, c = np.argwhere(bad)[0]
-        raise DataError(f"{path}, line {numbers[r]}: {what} {values[r, c]} is out of range "
+        raise DataError(f"{path}, line {numbers[r]}: {what} {values[r, c]:g} is out of range "
                         f"(expected whole numbers {lo}..{hi})")
-    return values.astype(np.int64)
+    return values.astype(np.int64, copy=False)
 
 
 def load_table_images(path, *, label_column: int, pixel_max: int = 255, image_shape=None,
@@ -104,7 +105,9 @@ def load_table_images(path, *, label_column: int, pixel_max: int = 255, image_sh
     lc = label_column % ncols
     labels = _whole(table[:, lc:lc + 1], 0, 2**31, path, "label", numbers)[:, 0]
     check_label_range(labels, path, num_classes)
-    pixels = _whole(np.delete(table, lc, axis=1), 0, pixel_max, path, "pixel value", numbers)
+    cols = table[:, 1:] if lc == 0 else table[:, :-1] if lc == ncols - 1 else \
+        np.delete(table, lc, axis=1)
+    pixels = _whole(cols, 0, pixel_max, path, "pixel value", numbers)
     if pixel_max != 255:
         pixels = (pixels * 255 + pixel_max // 2) // pixel_max
     return pixels.astype(np.uint8).reshape((len(pixels),) + shape), labels

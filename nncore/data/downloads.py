@@ -89,10 +89,24 @@ def download(name, folder=None, *, progress=None, timeout: float = 30.0,
     if not isinstance(spec, DownloadSpec):
         raise DataError(f"cannot download {name!r}: expected one of {', '.join(DOWNLOADS)}")
     folder = Path(folder).expanduser() if folder is not None else data_home() / spec.name
+    created = not folder.exists()
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise DataError(f"{folder}: cannot create the folder ({e.strerror or e})") from None
+    try:
+        _download_files(spec, folder, progress, timeout, force)
+    except BaseException:
+        if created:
+            try:
+                folder.rmdir()          # only if still empty: nothing else is touched
+            except OSError:
+                pass
+        raise
+    return folder
+
+
+def _download_files(spec, folder, progress, timeout, force):
     for file_name, digest in spec.files.items():
         dest = folder / file_name
         if not force and dest.exists() and _file_ok(dest, digest):
@@ -114,8 +128,8 @@ def download(name, folder=None, *, progress=None, timeout: float = 30.0,
             offline = all("cannot connect" in f or "no answer" in f for f in failures)
             hint = (" This computer seems to be offline: connect it, or copy the files by hand "
                     f"into {folder}." if offline else "")
-            raise DataError(f"could not download {file_name}: " + "; ".join(failures) + hint)
-    return folder
+            raise DataError(f"could not download {file_name}: " + "; ".join(failures) + "."
+                            + hint)
 
 
 def download_file(url: str, dest, *, sha256: str | None = None, progress=None,
