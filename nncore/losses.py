@@ -129,6 +129,9 @@ class CrossEntropyLoss(Loss):
             if y is None:
                 grad[np.arange(n), self.idx] -= 1
             else:
+                # d/dz of −Σ y·log softmax(z) is softmax(z)·Σy − y: just p − y for rows that
+                # sum to 1, but target rows may not (as in PyTorch).
+                grad *= y.sum(axis=1, keepdims=True)
                 grad -= y
             return grad / self.dtype.type(n)
         tiny = np.finfo(self.dtype).tiny
