@@ -65,6 +65,17 @@ def test_raw_file_preferred_when_also_gzipped_and_prefixes_are_accepted(tmp_path
     assert ("test", "images") not in files
 
 
+def test_unzipped_layout_with_a_folder_per_file(tmp_path):
+    flat = idx_folder(tmp_path / "flat", gz=False, dotted=True)
+    nested = tmp_path / "nested"
+    for f in flat.iterdir():       # nested/train-images-idx3-ubyte/train-images.idx3-ubyte
+        sub = nested / f.name.replace(".idx", "-idx")
+        sub.mkdir(parents=True)
+        f.rename(sub / f.name)
+    ds = load_dataset(str(nested))
+    assert (len(ds.x_train), len(ds.x_test)) == (20, 8)
+
+
 def test_folder_without_test_files_holds_out_a_stratified_test_set(tmp_path):
     folder = idx_folder(tmp_path, n_train=40, k=4, test=False)
     ds = load_idx_folder(folder, test_fraction=0.25, seed=3)

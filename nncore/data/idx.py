@@ -211,6 +211,14 @@ def load_idx_pair(images_path, labels_path, num_classes: int | None = None):
 
 
 # ---- finding the files ---------------------------------------------------------------------------
+def _idx_candidates(folder: Path):
+    for p in folder.iterdir():
+        if p.is_file():
+            yield p
+        elif p.is_dir() and _NAME.match(p.name):
+            yield from (q for q in p.iterdir() if q.is_file() and _NAME.match(q.name))
+
+
 _NAME = re.compile(r"^(?P<prefix>.*?)(?P<split>train|t10k|test)[-_.](?P<kind>images|labels)"
                    r"[-_.]idx(?P<ndim>\d)[-_.]ubyte(?P<gz>\.gz)?$", re.IGNORECASE)
 
@@ -220,11 +228,12 @@ def find_idx_files(folder) -> dict[tuple[str, str], Path]:
 
     Accepts ``train-images-idx3-ubyte`` and ``train-images.idx3-ubyte`` (with or without ``.gz``,
     with an optional prefix such as ``emnist-digits-``); ``t10k`` and ``test`` both mean the test
-    split. When a file exists both raw and gzipped, the raw one is used (it loads faster)."""
+    split. When a file exists both raw and gzipped, the raw one is used (it loads faster). A
+    folder of such a name holding the file (as some unzipped downloads are laid out) counts too."""
     folder = Path(folder)
     found: dict[tuple[str, str], list[Path]] = {}
     try:
-        entries = sorted(p for p in folder.iterdir() if p.is_file())
+        entries = sorted(_idx_candidates(folder))
     except FileNotFoundError:
         raise DataError(f"{folder}: no such folder") from None
     except NotADirectoryError:
