@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -122,11 +121,3 @@ def _labels(y, what) -> np.ndarray:
         raise DataError(f"{what}: label {int(y.min())} is negative")
     return y
 
-
-def display_path(p) -> str:
-    """A path as shown to the user: ~ for the home folder."""
-    p = Path(p)
-    try:
-        return "~/" + str(p.relative_to(Path.home()))
-    except ValueError:
-        return str(p)
