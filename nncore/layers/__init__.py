@@ -7,7 +7,8 @@ from .base import Layer
 from .activations import (ELU, GELU, Activation, Identity, LeakyReLU, ReLU, Sigmoid, Softmax,
                           Tanh)
 from .dense import Dense
-from .conv import AvgPool2D, Conv2D, Flatten, MaxPool2D
+from .conv import Conv2D, Flatten
+from .pooling import AvgPool2D, MaxPool2D
 from .regularization import BatchNorm, Dropout
 
 __all__ = ["Layer", "Activation", "Dense", "Conv2D", "MaxPool2D", "AvgPool2D", "Flatten",

@@ -120,14 +120,26 @@ class ReLU(Activation):
     """Rectified linear unit: max(x, 0). Passes positive values, blocks negative ones."""
     formula = "forward:  Y = max(X, 0)\ndX = dY ⊙ [X > 0]"
 
+    _zeros = None
+
     def f(self, x):
         return relu(x)
 
     def df(self, x, y):
         return relu_derivative(x)
 
+    def forward(self, x, training=False):
+        # The same max(x, 0), against an array of zeros: NumPy runs its vectorised loop for
+        # two arrays but a ~3x slower one for an array and the scalar 0.
+        if self._zeros is None or self._zeros.shape != x.shape or self._zeros.dtype != x.dtype:
+            self._zeros = np.zeros_like(x)
+        self.x, self.y = x, np.maximum(x, self._zeros)
+        return self.y
+
     def backward(self, grad):
-        return np.where(self.y > 0, grad, grad.dtype.type(0))
+        # A product with the mask, not np.where(mask, grad, 0): the same numbers (a blocked
+        # entry may come out as −0.0, which equals 0), several times faster.
+        return grad * (self.y > 0)
 
 
 @register("layer")

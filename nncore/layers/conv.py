@@ -1,4 +1,4 @@
-"""Convolution, pooling and flattening for images in NCHW layout: (batch, channels, height, width).
+"""Convolution and flattening for images in NCHW layout: (batch, channels, height, width).
 
 Output sizes follow PyTorch: out = floor((in + pad_before + pad_after − kernel) / stride) + 1.
 """
@@ -25,12 +25,6 @@ def _out_size(size, before, after, kernel, stride, layer, what):
         raise ShapeError(f"{type(layer).__name__} {what} {kernel} is larger than its "
                          f"{'padded ' if before or after else ''}input size {padded}")
     return (padded - kernel) // stride + 1
-
-
-def _windows(x, kh, kw, sh, sw, oh, ow):
-    """View of every (kh, kw) window: (N, C, oh, ow, kh, kw), no copy."""
-    v = sliding_window_view(x, (kh, kw), axis=(2, 3))
-    return v[:, :, :sh * (oh - 1) + 1:sh, :sw * (ow - 1) + 1:sw]
 
 
 @register("layer")
@@ -102,125 +96,97 @@ class Conv2D(Layer):
         if self.use_bias:
             self.params["b"] = np.zeros(self.filters, dtype=self.dtype)
 
-    def forward(self, x, training=False):
-        """x: (N, C, H, W) -> (N, filters, OH, OW)."""
-        n, c = x.shape[:2]
-        f, oh, ow = self.output_shape
+    # ---- computation -------------------------------------------------------------------------
+    # Inside, images are handled channels-last, (N, H, W, C): then the kh·kw·C inputs of one
+    # output position are kh runs of kw·C neighbouring numbers, so building the im2col matrix
+    # copies runs instead of single numbers, and the matrix product's result (N·OH·OW, filters)
+    # already is the output in channels-last memory. The output is returned as an (N, filters,
+    # OH, OW) *view* of that memory; the next layers keep the layout (their element-wise ops
+    # follow the input's memory order) and the next Conv2D takes it back without a copy.
+
+    def _weight_matrix(self):
+        """W (F, C, kh, kw) as (F, kh·kw·C): columns in the im2col matrix's (tap, channel) order."""
+        w = self.params["W"]
+        return w.transpose(0, 2, 3, 1).reshape(w.shape[0], -1)
+
+    def _padded_nhwc(self, x):
+        """(N, C, H, W) -> channels-last (N, H + pads, W + pads, C); a view when unpadded."""
+        x = x.transpose(0, 2, 3, 1)
+        pt, pb, pl, pr = self._pads()
+        if not (pt or pb or pl or pr):
+            return x
+        n, h, w, c = x.shape
+        xp = np.zeros((n, h + pt + pb, w + pl + pr, c), dtype=x.dtype)
+        xp[:, pt:pt + h, pl:pl + w] = x
+        return xp
+
+    def _im2col(self, xp):
+        """Channels-last padded input (N, Hp, Wp, C) -> (N·OH·OW, kh·kw·C): one row per output
+        position, holding the window under the kernel in (tap row, tap column, channel) order."""
+        n, _, _, c = xp.shape
+        _, oh, ow = self.output_shape
         kh, kw = pair(self.kernel_size)
         sh, sw = pair(self.stride)
-        pt, pb, pl, pr = self._pads()
-        if pt or pb or pl or pr:
-            x = np.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)))
-        self.padded_shape = x.shape
-        # im2col: one row per output position, one column per (channel, tap).
-        cols = _windows(x, kh, kw, sh, sw, oh, ow).transpose(0, 2, 3, 1, 4, 5)
-        self.cols = cols.reshape(n * oh * ow, c * kh * kw)
-        y = self.cols @ self.params["W"].reshape(f, -1).T
+        if c == 1:
+            # One input channel: kh·kw slice copies, each a whole shifted image, into a
+            # tap-major buffer; its transpose is the im2col matrix (BLAS reads it as is).
+            cols = np.empty((kh, kw, n, oh, ow), dtype=xp.dtype)
+            for i in range(kh):
+                for j in range(kw):
+                    cols[i, j] = xp[:, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw, 0]
+            return cols.reshape(kh * kw, n * oh * ow).T
+        # Every window as a view (N, OH, OW, C, kh, kw), transposed to (..., kh, kw, C) so that
+        # the copy into the buffer moves runs of kw·C contiguous numbers.
+        windows = sliding_window_view(xp, (kh, kw), axis=(1, 2))
+        windows = windows[:, :sh * (oh - 1) + 1:sh, :sw * (ow - 1) + 1:sw]
+        cols = np.empty((n, oh, ow, kh, kw, c), dtype=xp.dtype)
+        np.copyto(cols, windows.transpose(0, 1, 2, 4, 5, 3))
+        return cols.reshape(n * oh * ow, kh * kw * c)
+
+    def forward(self, x, training=False):
+        """x: (N, C, H, W) -> (N, filters, OH, OW) (a view of channels-last memory)."""
+        n = x.shape[0]
+        f, oh, ow = self.output_shape
+        self.cols = self._im2col(self._padded_nhwc(x))
+        y = self.cols @ self._weight_matrix().T                 # (N·OH·OW, F)
         if self.use_bias:
             y += self.params["b"]
         return y.reshape(n, oh, ow, f).transpose(0, 3, 1, 2)
 
+    def _weight_grads(self, grad):
+        """Fill grads from dL/dY (N, F, OH, OW); return dL/dY as a (N·OH·OW, F) matrix."""
+        f = grad.shape[1]
+        g2 = grad.transpose(0, 2, 3, 1).reshape(-1, f)    # no copy when grad is channels-last
+        c = self.input_shape[0]
+        kh, kw = pair(self.kernel_size)
+        dw = (g2.T @ self.cols).reshape(f, kh, kw, c)
+        self.grads["W"] = np.ascontiguousarray(dw.transpose(0, 3, 1, 2))
+        if self.use_bias:
+            # ones·dY is a matrix product: several times faster than g2.sum(axis=0).
+            self.grads["b"] = np.ones(g2.shape[0], dtype=g2.dtype) @ g2
+        return g2
+
+    def backward_params(self, grad):
+        self._weight_grads(grad)
+
     def backward(self, grad):
         """grad: (N, filters, OH, OW) -> (N, C, H, W)."""
         n, f, oh, ow = grad.shape
-        c = self.input_shape[0]
+        c, h, w = self.input_shape
         kh, kw = pair(self.kernel_size)
         sh, sw = pair(self.stride)
-        w = self.params["W"]
-        g2 = grad.transpose(0, 2, 3, 1).reshape(n * oh * ow, f)
-        self.grads["W"] = (g2.T @ self.cols).reshape(w.shape)
-        if self.use_bias:
-            self.grads["b"] = np.ones(g2.shape[0], dtype=g2.dtype) @ g2
-        # col2im: each tap's gradient lands on a strided slice of the (padded) input.
-        dcols = (g2 @ w.reshape(f, -1)).reshape(n, oh, ow, c, kh, kw).transpose(4, 5, 0, 3, 1, 2)
-        dx = np.zeros(self.padded_shape, dtype=grad.dtype)
+        g2 = self._weight_grads(grad)
+        # col2im, tap-major: for each tap (i, j), dL/d(input pixel under the tap) = dY·W[:, :, i, j]
+        # for every output position at once, an (N, OH, OW, C) block that lands on a shifted,
+        # strided slice of the padded input; overlapping windows add up.
+        w_taps = self.params["W"].transpose(2, 3, 0, 1).reshape(kh * kw, f, c)
+        dcols = np.matmul(g2, w_taps).reshape(kh, kw, n, oh, ow, c)
+        pt, pb, pl, pr = self._pads()
+        dx = np.zeros((n, h + pt + pb, w + pl + pr, c), dtype=grad.dtype)
         for i in range(kh):
             for j in range(kw):
-                dx[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] += dcols[i, j]
-        pt, pb, pl, pr = self._pads()
-        _, _, hp, wp = self.padded_shape
-        return dx[:, :, pt:hp - pb, pl:wp - pr]
-
-
-class _Pool2D(Layer):
-    hparams = {
-        "pool_size": HParam("size2", "Height and width of each pooling window.", min=1, max=1_000),
-        "stride": HParam("size2", "Step between windows (empty: same as pool_size).", min=1,
-                         max=1_000),
-    }
-
-    def __init__(self, pool_size=2, stride=None):
-        super().__init__()
-        self.pool_size = pool_size
-        self.stride = stride
-
-    def get_config(self):
-        return {"pool_size": self.pool_size, "stride": self.stride}
-
-    def _geometry(self):
-        ph, pw = pair(self.pool_size)
-        sh, sw = pair(self.stride if self.stride is not None else self.pool_size)
-        return ph, pw, sh, sw
-
-    def compute_output_shape(self, input_shape):
-        _require_image(self, input_shape)
-        c, h, w = input_shape
-        ph, pw, sh, sw = self._geometry()
-        return (c, _out_size(h, 0, 0, ph, sh, self, "window height"),
-                _out_size(w, 0, 0, pw, sw, self, "window width"))
-
-
-@register("layer")
-class MaxPool2D(_Pool2D):
-    """Keeps the largest value of each window: shrinks feature maps, keeps strong responses."""
-    formula = ("forward:  Y = max over each window of X\n"
-               "dX = dY routed to the (first) position of each window's maximum, 0 elsewhere")
-
-    def forward(self, x, training=False):
-        n, c, h, w = x.shape
-        _, oh, ow = self.output_shape
-        ph, pw, sh, sw = self._geometry()
-        win = _windows(x, ph, pw, sh, sw, oh, ow).reshape(n, c, oh, ow, ph * pw)
-        self.argmax = win.argmax(axis=-1)  # first maximum, as PyTorch
-        return np.take_along_axis(win, self.argmax[..., None], axis=-1)[..., 0]
-
-    def backward(self, grad):
-        n, c, oh, ow = grad.shape
-        _, h, w = self.input_shape
-        ph, pw, sh, sw = self._geometry()
-        rows = np.arange(oh)[:, None] * sh + self.argmax // pw
-        cols = np.arange(ow)[None, :] * sw + self.argmax % pw
-        flat = (np.arange(n * c).reshape(n, c, 1, 1) * (h * w) + rows * w + cols).ravel()
-        if sh >= ph and sw >= pw:  # windows do not overlap: every target is hit at most once
-            dx = np.zeros(n * c * h * w, dtype=grad.dtype)
-            dx[flat] = grad.ravel()
-        else:
-            dx = np.bincount(flat, weights=grad.ravel(), minlength=n * c * h * w)
-            dx = dx.astype(grad.dtype, copy=False)
-        return dx.reshape(n, c, h, w)
-
-
-@register("layer")
-class AvgPool2D(_Pool2D):
-    """Averages each window: shrinks feature maps smoothly."""
-    formula = ("forward:  Y = mean over each window of X\n"
-               "dX = dY / (window area), spread evenly over each window")
-
-    def forward(self, x, training=False):
-        n, c, h, w = x.shape
-        _, oh, ow = self.output_shape
-        ph, pw, sh, sw = self._geometry()
-        return _windows(x, ph, pw, sh, sw, oh, ow).mean(axis=(-2, -1), dtype=x.dtype)
-
-    def backward(self, grad):
-        n, c, oh, ow = grad.shape
-        ph, pw, sh, sw = self._geometry()
-        dx = np.zeros((n,) + self.input_shape, dtype=grad.dtype)
-        g = grad / grad.dtype.type(ph * pw)
-        for i in range(ph):
-            for j in range(pw):
-                dx[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] += g
-        return dx
+                dx[:, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] += dcols[i, j]
+        return dx[:, pt:pt + h, pl:pl + w].transpose(0, 3, 1, 2)
 
 
 @register("layer")
@@ -232,7 +198,12 @@ class Flatten(Layer):
         return (int(np.prod(input_shape, dtype=np.int64)),)
 
     def forward(self, x, training=False):
+        self.x = x
         return x.reshape(x.shape[0], -1)
 
     def backward(self, grad):
-        return grad.reshape((grad.shape[0],) + self.input_shape)
+        # Hand the gradient back in the input's memory layout (e.g. channels-last after a
+        # Conv2D), so that the layers below work on matching, contiguous memory.
+        dx = np.empty_like(self.x)
+        dx[...] = grad.reshape(dx.shape)
+        return dx

@@ -60,10 +60,14 @@ class Dense(Layer):
             y += self.params["b"]
         return y
 
-    def backward(self, grad):
-        """grad: dL/dY (N, units) -> dL/dX (N, in)."""
+    def backward_params(self, grad):
+        """grad: dL/dY (N, units) -> fills grads["W"] (in, units) and grads["b"] (units,)."""
         self.grads["W"] = self.x.T @ grad
         if self.use_bias:
             # ones·dY is a matrix product: several times faster than grad.sum(axis=0).
             self.grads["b"] = np.ones(grad.shape[0], dtype=grad.dtype) @ grad
+
+    def backward(self, grad):
+        """grad: dL/dY (N, units) -> dL/dX (N, in)."""
+        self.backward_params(grad)
         return grad @ self.params["W"].T

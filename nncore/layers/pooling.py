@@ -1,0 +1,131 @@
+"""Pooling for images in NCHW layout: MaxPool2D and AvgPool2D.
+
+Both are written with *slots*: slot (i, j) is the strided view that holds element (i, j) of every
+pooling window, shape (N, C, OH, OW). A 2×2 pool has 4 slots, and its output is
+max(slot00, slot01, slot10, slot11) — a few whole-array operations instead of a loop over windows.
+Output sizes follow PyTorch: out = floor((in − pool) / stride) + 1.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..hparams import HParam, pair
+from ..registry import register
+from .base import Layer
+from .conv import _out_size, _require_image
+
+
+def _slots(x, ph, pw, sh, sw, oh, ow):
+    """The ph·pw slot views of x (N, C, H, W), each (N, C, OH, OW), in row-major window order."""
+    return [x[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]
+            for i in range(ph) for j in range(pw)]
+
+
+class _Pool2D(Layer):
+    hparams = {
+        "pool_size": HParam("size2", "Height and width of each pooling window.", min=1, max=1_000),
+        "stride": HParam("size2", "Step between windows (empty: same as pool_size).", min=1,
+                         max=1_000),
+    }
+
+    def __init__(self, pool_size=2, stride=None):
+        super().__init__()
+        self.pool_size = pool_size
+        self.stride = stride
+
+    def get_config(self):
+        return {"pool_size": self.pool_size, "stride": self.stride}
+
+    def _geometry(self):
+        ph, pw = pair(self.pool_size)
+        sh, sw = pair(self.stride if self.stride is not None else self.pool_size)
+        return ph, pw, sh, sw
+
+    def compute_output_shape(self, input_shape):
+        _require_image(self, input_shape)
+        c, h, w = input_shape
+        ph, pw, sh, sw = self._geometry()
+        return (c, _out_size(h, 0, 0, ph, sh, self, "window height"),
+                _out_size(w, 0, 0, pw, sw, self, "window width"))
+
+    def _slots(self, x):
+        _, oh, ow = self.output_shape
+        return _slots(x, *self._geometry(), oh, ow)
+
+    def _new_grad(self, like):
+        """dL/dX buffer in the input's memory layout, and whether slots may overlap (then they
+        add up). Zeroed unless the slots cover every input position exactly once."""
+        _, oh, ow = self.output_shape
+        _, h, w = self.input_shape
+        ph, pw, sh, sw = self._geometry()
+        overlap = sh < ph or sw < pw
+        tiles = (sh, sw) == (ph, pw) and (oh * sh, ow * sw) == (h, w)
+        return (np.empty_like(like) if tiles else np.zeros_like(like)), overlap
+
+
+@register("layer")
+class MaxPool2D(_Pool2D):
+    """Keeps the largest value of each window: shrinks feature maps, keeps strong responses."""
+    formula = ("forward:  Y = max over each window of X\n"
+               "dX = dY routed to the first position of each window's maximum, 0 elsewhere")
+
+    def forward(self, x, training=False):
+        """x: (N, C, H, W) -> (N, C, OH, OW)."""
+        slots = self._slots(x)
+        y = slots[0].copy() if len(slots) == 1 else np.maximum(slots[0], slots[1])
+        for s in slots[2:]:
+            np.maximum(y, s, out=y)
+        self.x, self.y = x, y
+        return y
+
+    def backward(self, grad):
+        """grad: (N, C, OH, OW) -> (N, C, H, W).
+
+        Each window's gradient goes to the *first* position (row-major) that holds its maximum,
+        as in PyTorch: with ties (a blank background is full of them) it is not copied to every
+        maximum. ``rest`` is the gradient not yet handed out: a slot takes it where it holds
+        the maximum, and passes the remainder on."""
+        dx, overlap = self._new_grad(self.x)
+        rest = grad
+        x_slots, dx_slots = self._slots(self.x), self._slots(dx)
+        for k, (xs, ds) in enumerate(zip(x_slots, dx_slots)):
+            if k == len(x_slots) - 1:
+                part = rest
+            else:
+                part = rest * (xs == self.y)  # a product, not np.where: many times faster
+                rest = rest - part
+            if overlap:
+                ds += part
+            else:
+                ds[...] = part
+        return dx
+
+
+@register("layer")
+class AvgPool2D(_Pool2D):
+    """Averages each window: shrinks feature maps smoothly."""
+    formula = ("forward:  Y = mean over each window of X\n"
+               "dX = dY / (window area), spread evenly over each window")
+
+    def forward(self, x, training=False):
+        """x: (N, C, H, W) -> (N, C, OH, OW)."""
+        ph, pw, _, _ = self._geometry()
+        slots = self._slots(x)
+        y = slots[0].copy()
+        for s in slots[1:]:
+            y += s
+        y *= x.dtype.type(1.0 / (ph * pw))
+        self.x = x
+        return y
+
+    def backward(self, grad):
+        """grad: (N, C, OH, OW) -> (N, C, H, W)."""
+        ph, pw, _, _ = self._geometry()
+        dx, overlap = self._new_grad(self.x)
+        g = grad * grad.dtype.type(1.0 / (ph * pw))
+        for ds in self._slots(dx):
+            if overlap:
+                ds += g
+            else:
+                ds[...] = g
+        return dx
