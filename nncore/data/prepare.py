@@ -40,7 +40,7 @@ class Preprocessing:
         """Measure the statistics on ``x_train`` (the training split only, never the test set).
 
         x_train : (N, ...) uint8 0..255. For uint8 the mean and standard deviation are exact
-        (from the 256-bin histogram, without a float copy of the set)."""
+        (integer sums over chunks, without a float copy of the set)."""
         p = cls()
         if not standardize:
             return p
@@ -48,10 +48,14 @@ class Preprocessing:
         if x.size == 0:
             raise DataError("cannot standardise: the training set is empty")
         if x.dtype == np.uint8:
-            counts = np.bincount(x.reshape(-1), minlength=256).astype(np.float64)
-            values = np.arange(256, dtype=np.float64) * p.scale
-            mean = float(counts @ values / x.size)
-            var = float(counts @ (values - mean) ** 2 / x.size)
+            n, total, squares = x.size, 0, 0
+            flat = x.reshape(-1)
+            for i in range(0, n, 1 << 18):
+                chunk = flat[i:i + (1 << 18)].astype(np.uint32)
+                total += int(chunk.sum(dtype=np.uint64))
+                squares += int((chunk * chunk).sum(dtype=np.uint64))
+            mean = total / n * p.scale
+            var = (n * squares - total * total) / (n * n) * p.scale ** 2   # exact integers
         else:
             xs = x.astype(np.float64) * p.scale
             mean, var = float(xs.mean()), float(xs.var())
