@@ -226,8 +226,8 @@ class Trainer:
             out = layer.forward(out, True)
             layer.last_output = out   # kept for nncore.inspect.layer_reports
         loss = self.loss.forward(out, y)
-        grad = self.net.backward(self.loss.backward())
-        del grad
+        # A training step needs no dL/d(input images): the first weight layer skips it.
+        self.net.backward(self.loss.backward(), input_grad=False)
         norms = {i: math.sqrt(sum(float(np.vdot(g, g)) for g in layer.grads.values()))
                  for i, layer in enumerate(self.net.layers) if layer.grads}
         self._check_divergence(loss, norms)
