@@ -100,6 +100,12 @@ def test_forward_loss_and_gradients_match_torch(name, dtype):
     assert set(state) == set(after)
     for key, v in after.items():
         assert_close(state[key], v, dtype, f"{key} after the pass")
+    # A training step skips dL/dx (input_grad=False): the weight gradients must not change.
+    net.forward(ref["x"], training=meta["training"])
+    loss.forward(out, ref["target"])
+    assert net.backward(loss.backward(), input_grad=False) is None
+    for key, g in expected.items():
+        assert_close(dict(net.gradients())[key], g, dtype, f"dL/d{key} without dL/dx")
 
 
 OPTIMIZER_RUNS = [(name, opt) for name in CASES for opt in load_case(name)[1]["optimizers"]]
@@ -118,7 +124,7 @@ def test_optimizer_steps_match_torch(name, opt_name, dtype):
         opt.zero_grad()
         out = net.forward(x, training=meta["training"])
         loss.forward(out, target)
-        net.backward(loss.backward())
+        net.backward(loss.backward(), input_grad=False)    # as a training step does
         opt.step()
         if step in meta["steps"]:
             weights = net.get_weights()
