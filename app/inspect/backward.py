@@ -1,0 +1,246 @@
+"""Backward-pass inspector: what each layer did on the last trained batch, and how the gradient
+sizes move over the whole run.
+
+The table comes from ``state.inspection`` (nncore.inspect.LayerReport per layer, set by the
+worker when training is paused or stepped): input and output shapes, activation statistics,
+dL/d(output), every weight's shape, norm, gradient norm and update-to-weight ratio. Selecting a
+row shows the layer's formula and its weight gradient as an image. The plot below shows
+‖dL/dW‖ per layer over the steps (log scale), where vanishing or exploding gradients show.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtWidgets import (QHeaderView, QLabel, QPlainTextEdit, QSplitter, QTreeWidget,
+                               QTreeWidgetItem, QVBoxLayout, QWidget)
+
+from .common import ImagePane, heading, mosaic
+
+COLUMNS = ["layer", "input → output", "act. mean ± std", "zeros", "min … max", "dL/dY",
+           "‖dL/dY‖", "weight", "‖W‖", "‖dW‖", "‖ΔW‖/‖W‖"]
+#: update-to-weight ratios outside this range get a warning colour (around 1e-3 is healthy)
+RATIO_LOW, RATIO_HIGH = 1e-5, 1e-1
+WARN = QColor(255, 226, 200)
+PARAM_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+def _shape(s) -> str:
+    return "(" + ", ".join(map(str, s)) + ")" if s is not None else "—"
+
+
+def _num(v) -> str:
+    return "—" if v is None else f"{v:.3g}"
+
+
+class BackwardPanel(QWidget):
+    def __init__(self, state, parent=None):
+        super().__init__(parent)
+        self.state = state
+        self.reports = None
+        self.header = heading("", 10, bold=False)
+        self.header.setWordWrap(True)
+        self.tree = QTreeWidget()
+        self.tree.setColumnCount(len(COLUMNS))
+        self.tree.setHeaderLabels(COLUMNS)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.setRootIsDecorated(True)
+        self.tree.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.formula = QPlainTextEdit()
+        self.formula.setReadOnly(True)
+        mono = QFont("DejaVu Sans Mono")
+        mono.setStyleHint(QFont.StyleHint.Monospace)
+        mono.setPointSize(9)
+        self.formula.setFont(mono)
+        self.formula.setPlaceholderText("Select a layer to see the formulas of its backward pass.")
+        self.grad_image = ImagePane("", cmap="CET-D1", size=150)
+        self.grad_label = QLabel("")
+        self.grad_label.setWordWrap(True)
+        grad_box = QWidget()
+        gl = QVBoxLayout(grad_box)
+        gl.setContentsMargins(0, 0, 0, 0)
+        gl.addWidget(self.grad_label)
+        gl.addWidget(self.grad_image, 1)
+        self.norms = pg.PlotWidget(background="w")
+        self.norms.setLogMode(x=False, y=True)
+        self.norms.setLabel("bottom", "step")
+        self.norms.setLabel("left", "‖dL/dW‖ per layer")
+        self.norms.showGrid(x=True, y=True, alpha=0.2)
+        self.norms.addLegend(offset=(-5, 5), labelTextColor="k")
+        self.norm_curves: dict[int, pg.PlotDataItem] = {}
+
+        lower = QSplitter(Qt.Orientation.Horizontal)
+        lower.addWidget(self.formula)
+        lower.addWidget(grad_box)
+        lower.addWidget(self.norms)
+        lower.setStretchFactor(0, 2)
+        lower.setStretchFactor(1, 1)
+        lower.setStretchFactor(2, 2)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.tree)
+        split.addWidget(lower)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(self.header)
+        lay.addWidget(split, 1)
+
+        self._norm_timer = QTimer(self)
+        self._norm_timer.setSingleShot(True)
+        self._norm_timer.setInterval(250)
+        self._norm_timer.timeout.connect(self._draw_norms)
+        self.tree.currentItemChanged.connect(self._on_tree_current_changed)
+        state.inspectionChanged.connect(self._on_state_inspection_changed)
+        state.batchTrained.connect(self._on_state_batch_trained)
+        state.historyReset.connect(self._on_state_history_reset)
+        self._on_state_history_reset()
+
+    # ---- model -> view -----------------------------------------------------------------------
+    def _on_state_history_reset(self):
+        self._on_state_inspection_changed(self.state.inspection)
+        self._draw_norms()
+
+    def _on_state_batch_trained(self, _event):
+        if not self._norm_timer.isActive():
+            self._norm_timer.start()
+
+    def _on_state_inspection_changed(self, reports):
+        self.reports = reports
+        self.tree.clear()
+        if not reports:
+            self.header.setText("Pause training and press Step batch: the backward pass of that "
+                                "batch appears here, layer by layer.")
+            self.formula.clear()
+            self.grad_image.clear()
+            self.grad_label.setText("")
+            return
+        step = self.state.batches[-1].step if self.state.batches else None
+        n = reports[0].input_shape[0] if reports[0].input_shape else "?"
+        self.header.setText(f"Backward pass of the last trained batch"
+                            f"{f' (step {step:,})' if step else ''}: {n} samples. Gradients "
+                            f"flow from the loss (bottom) up to the input (top).")
+        for r in reports:
+            a = r.activation
+            item = QTreeWidgetItem([
+                f"{r.index}  {r.name}",
+                f"{_shape(r.input_shape)} → {_shape(r.output_shape)}",
+                "—" if a is None else f"{a.mean:.3g} ± {a.std:.3g}",
+                "—" if a is None else f"{a.zero_fraction:.0%}",
+                "—" if a is None else f"{a.min:.3g} … {a.max:.3g}",
+                _shape(r.grad_output_shape), _num(r.grad_output_norm), "", "", "", ""])
+            item.setData(0, Qt.ItemDataRole.UserRole, r.index)
+            for p in r.params:
+                child = QTreeWidgetItem(["", "", "", "", "", "", "",
+                                         f"{p.name} {_shape(p.shape)}", _num(p.norm),
+                                         _num(p.grad_norm), _num(p.update_ratio)])
+                child.setData(0, Qt.ItemDataRole.UserRole, r.index)
+                child.setData(0, PARAM_ROLE, p.name)
+                ratio = p.update_ratio
+                if ratio is not None and not (RATIO_LOW <= ratio <= RATIO_HIGH):
+                    child.setBackground(10, QBrush(WARN))
+                    child.setToolTip(10, "far from the usual ~1e-3: the learning rate may be "
+                                         + ("too high" if ratio > RATIO_HIGH else "too low"))
+                item.addChild(child)
+            self.tree.addTopLevelItem(item)
+        loss = self._loss_class()
+        if loss is not None:
+            item = QTreeWidgetItem([f"loss  {loss.__name__}", "", "", "", "", "", "", "", "",
+                                    "", ""])
+            item.setData(0, Qt.ItemDataRole.UserRole, -1)
+            self.tree.addTopLevelItem(item)
+        self.tree.expandAll()
+        for c in range(len(COLUMNS)):
+            self.tree.resizeColumnToContents(c)
+        first = next((self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount())
+                      if self.tree.topLevelItem(i).childCount()), self.tree.topLevelItem(0))
+        if first is not None and first.childCount():
+            first = first.child(0)
+        self.tree.setCurrentItem(first)
+
+    def _loss_class(self):
+        from nncore.registry import get
+        try:
+            return get("loss", self.state.config.loss["type"])
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+    def _on_tree_current_changed(self, item, _previous):
+        if item is None or not self.reports:
+            return
+        index = item.data(0, Qt.ItemDataRole.UserRole)
+        if index == -1:
+            loss = self._loss_class()
+            self.formula.setPlainText(f"{loss.__name__}: {loss.describe()}\n\n{loss.formula}")
+            self.grad_image.clear()
+            self.grad_label.setText("")
+            return
+        r = self.reports[index]
+        lines = [f"layer {r.index}: {r.name}", f"input {_shape(r.input_shape)} → output "
+                 f"{_shape(r.output_shape)}", "", r.formula or "(no formula given)", ""]
+        if r.grad_output_norm is not None:
+            lines.append(f"dY = dL/d(output) {_shape(r.grad_output_shape)}, "
+                         f"‖dY‖ = {r.grad_output_norm:.4g}")
+        for p in r.params:
+            ratio = "—" if p.update_ratio is None else f"{p.update_ratio:.3g}"
+            lines.append(f"d{p.name} {_shape(p.shape)}: ‖d{p.name}‖ = {p.grad_norm:.4g},  "
+                         f"‖{p.name}‖ = {p.norm:.4g},  ‖Δ{p.name}‖/‖{p.name}‖ = {ratio}")
+        self.formula.setPlainText("\n".join(lines))
+        name = item.data(0, PARAM_ROLE) or (r.params[0].name if r.params else None)
+        self.show_grad(r.index, name)
+
+    def show_grad(self, index: int, name: str | None):
+        """Show dL/d(name) of layer ``index`` as an image (rows: inputs, columns: units)."""
+        r = self.reports[index] if self.reports else None
+        p = r.param(name) if (r is not None and name) else None
+        if p is None:
+            self.grad_image.clear()
+            self.grad_label.setText("no weights in this layer")
+            return
+        g = p.grad
+        if g.ndim == 4:                               # conv kernels (F, C, kh, kw)
+            img = mosaic(g.reshape(-1, *g.shape[2:]))
+        elif g.ndim == 2:
+            img = g.astype(np.float32)
+        else:
+            img = mosaic(g)
+        lim = float(np.nanmax(np.abs(img))) if np.isfinite(img).any() else 1.0
+        self.grad_image.set_image(img, levels=(-(lim or 1.0), lim or 1.0))
+        self.grad_label.setText(f"d{p.name} of layer {index} {_shape(p.shape)} "
+                                f"(blue −, red +)")
+        self.shown_grad = g
+
+    def _draw_norms(self):
+        series = self._norm_series()
+        names = self._layer_names()
+        for i in list(self.norm_curves):
+            if i not in series:
+                self.norms.removeItem(self.norm_curves.pop(i))
+        for n, (i, (x, y)) in enumerate(sorted(series.items())):
+            curve = self.norm_curves.get(i)
+            if curve is None:
+                colour = pg.intColor(n, hues=max(len(series), 3), maxValue=210)
+                curve = self.norms.plot(pen=pg.mkPen(colour, width=1.5),
+                                        name=f"{i} {names.get(i, '')}")
+                curve.setDownsampling(auto=True, method="peak")
+                curve.setClipToView(True)
+                self.norm_curves[i] = curve
+            keep = y > 0
+            curve.setData(x[keep], y[keep])
+
+    def _norm_series(self) -> dict:
+        history = getattr(self.state, "history", None)
+        if history is not None and getattr(history, "grad_norms", None):
+            return {i: (s.x.copy(), s.y.copy()) for i, s in history.grad_norms.items() if len(s)}
+        out: dict[int, tuple[list, list]] = {}
+        for ev in self.state.batches:
+            for i, v in ev.grad_norms.items():
+                xs, ys = out.setdefault(i, ([], []))
+                xs.append(ev.step)
+                ys.append(v)
+        return {i: (np.asarray(x, float), np.asarray(y, float)) for i, (x, y) in out.items()}
+
+    def _layer_names(self) -> dict:
+        layers = (self.state.spec or {}).get("layers", [])
+        return {i: c.get("type", "") for i, c in enumerate(layers) if isinstance(c, dict)}

@@ -1,0 +1,242 @@
+"""Pieces the inspection panels share: the off-GUI-thread job runner, rebuilding the network in
+a worker, and small display widgets (probability bars, an image pane, image conversion).
+
+The GUI thread never runs numerics: every forward or backward pass goes through a ``JobRunner``,
+which runs a plain function in superqt's thread pool and hands its result back as a signal.
+"""
+from __future__ import annotations
+
+import math
+import traceback
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QImage
+from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+from superqt.utils import create_worker
+
+#: Colours used across the inspection views.
+GOOD = QColor(46, 160, 67)        # correct / passed
+BAD = QColor(214, 69, 65)         # wrong / failed
+NEUTRAL = QColor(90, 120, 170)
+
+
+class JobRunner(QObject):
+    """Runs one function at a time in a worker thread; the newest request wins.
+
+    ``submit(fn, *args)`` starts ``fn(*args)`` in superqt's thread pool, or, if a job is still
+    running, keeps it as the one to run next (replacing any request already waiting): a flood of
+    requests (a pen moving over the pad) never queues up. ``done`` carries the result, ``failed``
+    a one-line message (and the traceback is kept in ``last_error``)."""
+
+    done = Signal(object)
+    failed = Signal(str)
+    idle = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._worker = None
+        self._pending = None
+        self.last_error = ""
+
+    @property
+    def busy(self) -> bool:
+        return self._worker is not None or self._pending is not None
+
+    def submit(self, fn, *args) -> None:
+        if self._worker is not None:
+            self._pending = (fn, args)
+            return
+        self._start(fn, args)
+
+    def _start(self, fn, args):
+        worker = create_worker(fn, *args, _start_thread=False, _ignore_errors=True)
+        worker.returned.connect(self._on_worker_returned)
+        worker.errored.connect(self._on_worker_errored)
+        worker.finished.connect(self._on_worker_finished)
+        self._worker = worker
+        worker.start()
+
+    def _on_worker_returned(self, result):
+        if self._pending is None:          # a newer request makes this result stale
+            self.done.emit(result)
+
+    def _on_worker_errored(self, exc):
+        self.last_error = "".join(traceback.format_exception(exc))
+        self.failed.emit(f"{type(exc).__name__}: {exc}")
+
+    def _on_worker_finished(self):
+        self._worker = None
+        if self._pending is not None:
+            fn, args = self._pending
+            self._pending = None
+            self._start(fn, args)
+        else:
+            self.idle.emit()
+
+
+# ---- the network, rebuilt in a worker -------------------------------------------------------
+def network_source(state):
+    """What a worker needs to rebuild the current network: (snapshot, spec, seed). Plain data,
+    read in the GUI thread, so the worker never touches the state object."""
+    seed = getattr(state.config, "seed", 0)
+    return state.snapshot, dict(state.spec) if state.spec else {}, seed
+
+
+def build_network(source, dtype: str | None = None):
+    """A fresh nncore Network from ``network_source`` output (call in a worker)."""
+    from nncore import Network, SpecError
+    snapshot, spec, seed = source
+    if snapshot is not None:
+        net = Network.from_spec(snapshot.spec, dtype=dtype or snapshot.dtype)
+        net.set_weights({k: np.asarray(v, dtype=net.dtype) for k, v in snapshot.weights.items()})
+        return net
+    if not spec:
+        raise SpecError("there is no network yet: build one in the builder first")
+    return Network.from_spec(spec, seed=seed, dtype=dtype or "float32")
+
+
+def source_step(source) -> int:
+    snapshot = source[0]
+    return snapshot.step if snapshot is not None else 0
+
+
+def make_loss(config):
+    """The loss object named in a TrainingConfig."""
+    from nncore.registry import get
+    loss = getattr(config, "loss", None) or {"type": "CrossEntropyLoss", "config": {}}
+    return get("loss", loss["type"])(**loss.get("config", {}))
+
+
+# ---- images ----------------------------------------------------------------------------------
+def grey_qimage(image: np.ndarray) -> QImage:
+    """A QImage (owning its pixels) from a (H, W) or (1, H, W) uint8 image; 3 channels → RGB."""
+    a = np.asarray(image)
+    if a.ndim == 3 and a.shape[0] == 1:
+        a = a[0]
+    if a.ndim == 3 and a.shape[0] == 3:
+        rgb = np.ascontiguousarray(np.moveaxis(a, 0, -1).astype(np.uint8))
+        h, w, _ = rgb.shape
+        return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+    a = np.ascontiguousarray(a.astype(np.uint8))
+    h, w = a.shape
+    return QImage(a.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
+
+
+def mosaic(values: np.ndarray, max_cols: int = 32) -> np.ndarray:
+    """Arrange a layer's output for display: (C, H, W) feature maps as a grid of tiles, a
+    (K,) vector as rows of at most ``max_cols`` cells. NaN marks the gaps between tiles."""
+    v = np.asarray(values, dtype=np.float32)
+    if v.ndim == 3:
+        c, h, w = v.shape
+        cols = math.ceil(math.sqrt(c))
+        rows = math.ceil(c / cols)
+        out = np.full((rows * (h + 1) - 1, cols * (w + 1) - 1), np.nan, dtype=np.float32)
+        for k in range(c):
+            r, q = divmod(k, cols)
+            out[r * (h + 1):r * (h + 1) + h, q * (w + 1):q * (w + 1) + w] = v[k]
+        return out
+    flat = v.ravel()
+    cols = min(max_cols, max(len(flat), 1))
+    rows = math.ceil(len(flat) / cols)
+    out = np.full(rows * cols, np.nan, dtype=np.float32)
+    out[:len(flat)] = flat
+    return out.reshape(rows, cols)
+
+
+class ImagePane(pg.GraphicsLayoutWidget):
+    """One image (greyscale or with a colour map), pixels square, row 0 at the top."""
+
+    def __init__(self, title: str = "", cmap: str | None = None, parent=None, size: int = 160):
+        super().__init__(parent)
+        self.setBackground("w")
+        self.view = self.addViewBox(lockAspect=True, invertY=True, enableMouse=False)
+        self.view.setMenuEnabled(False)
+        self.item = pg.ImageItem(axisOrder="row-major")
+        self.view.addItem(self.item)
+        self.cmap = pg.colormap.get(cmap) if cmap else None
+        if self.cmap is not None:
+            self.item.setColorMap(self.cmap)
+        if title:
+            self.ci.addLabel(title, row=1, col=0, color="k", size="9pt")
+        self.setMinimumSize(size, size)
+        self.image = None
+
+    def set_image(self, image, levels=None):
+        self.image = np.asarray(image)
+        if levels is None:
+            finite = self.image[np.isfinite(self.image)] if self.image.dtype.kind == "f" \
+                else self.image
+            lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+            levels = (lo, hi if hi > lo else lo + 1.0)
+        self.item.setImage(self.image, levels=levels, autoLevels=False)
+        h, w = self.image.shape[:2]
+        self.view.setRange(xRange=(0, w), yRange=(0, h), padding=0.02)
+
+    def clear(self):
+        self.image = None
+        self.item.clear()
+
+
+class ProbabilityBars(pg.PlotWidget):
+    """Softmax output as bars, one per class; the true class green, a wrong top choice red."""
+
+    def __init__(self, class_names=None, parent=None, compact: bool = False):
+        super().__init__(parent, background="w")
+        self.class_names = list(class_names or [str(i) for i in range(10)])
+        self.values = np.zeros(len(self.class_names))
+        self.bars = pg.BarGraphItem(x=np.arange(len(self.values)), height=self.values, width=0.7,
+                                    brush=NEUTRAL)
+        self.addItem(self.bars)
+        self.setMouseEnabled(False, False)
+        self.hideButtons()
+        self.setMenuEnabled(False)
+        self.setYRange(0, 1, padding=0.02)
+        self.getAxis("left").setTicks([[(0, "0"), (0.5, ".5"), (1, "1")]])
+        self.setMinimumHeight(70 if compact else 120)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self._set_ticks()
+
+    def _set_ticks(self):
+        self.getAxis("bottom").setTicks([list(enumerate(self.class_names))])
+        self.setXRange(-0.6, len(self.class_names) - 0.4, padding=0)
+
+    def set_class_names(self, names):
+        self.class_names = list(names)
+        self._set_ticks()
+        self.set_probabilities(np.zeros(len(self.class_names)))
+
+    def set_probabilities(self, p, true: int | None = None):
+        self.values = np.asarray(p, dtype=np.float64).ravel()
+        top = int(np.argmax(self.values)) if len(self.values) else -1
+        brushes = []
+        for k in range(len(self.values)):
+            if k == true:
+                brushes.append(GOOD)
+            elif k == top and true is not None:
+                brushes.append(BAD)
+            else:
+                brushes.append(NEUTRAL)
+        self.bars.setOpts(x=np.arange(len(self.values)), height=self.values, brushes=brushes)
+
+
+def heading(text: str, size: int = 10, bold: bool = True) -> QLabel:
+    label = QLabel(text)
+    f = QFont(label.font())
+    f.setPointSize(size)
+    f.setBold(bold)
+    label.setFont(f)
+    return label
+
+
+def placeholder(text: str) -> QWidget:
+    """A centred grey hint shown while a view has nothing to show yet."""
+    w = QWidget()
+    lay = QVBoxLayout(w)
+    label = QLabel(text)
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setWordWrap(True)
+    label.setStyleSheet("color: #777;")
+    lay.addWidget(label)
+    return w

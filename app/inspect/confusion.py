@@ -1,0 +1,366 @@
+"""Confusion-matrix panel: which classes the network tells apart worst, epoch by epoch.
+
+A heatmap (rows: true class, columns: predicted class) with counts or row percentages, a slider
+over the evaluations so far, an "Evaluate now" button, per-class precision/recall/F1/support in a
+sortable table, the most-confused pairs, and each class's accuracy over the epochs. Clicking a
+cell (or a pair) selects it in the InspectModel, which the misclassified gallery shows.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QListWidget,
+                               QListWidgetItem, QPushButton, QSlider, QSplitter, QTableView,
+                               QTabWidget, QVBoxLayout, QWidget)
+
+from nncore.inspect import normalise_rows, per_class_accuracy
+from nncore.metrics import most_confused, per_class_report
+
+from .common import JobRunner, build_network, make_loss, network_source, source_step
+
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+_DIAG = np.array([46, 160, 67], dtype=np.float64)     # correct: green
+_OFF = np.array([214, 69, 65], dtype=np.float64)      # confused: red
+
+
+def matrix_colours(cm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(K, K, 3) uint8 colours and (K, K) intensities in [0, 1] for a confusion matrix.
+
+    The colour is the cell's share of its row (of the true class's samples): the diagonal in
+    green on a linear scale, errors in red on a square-root scale, so that a 1 % confusion is
+    still visible next to a 98 % diagonal."""
+    share = normalise_rows(cm)
+    k = len(cm)
+    t = np.sqrt(share)
+    t[np.diag_indices(k)] = np.diag(share)
+    base = np.where(np.eye(k, dtype=bool)[..., None], _DIAG, _OFF)
+    rgb = 255.0 * (1 - t[..., None]) + base * t[..., None]
+    return np.clip(rgb, 0, 255).astype(np.uint8), t
+
+
+class MatrixItem(pg.ImageItem):
+    """The heatmap image: reports a left click on a cell as (row, column) = (true, predicted)."""
+    sigCellClicked = Signal(int, int)
+
+    def __init__(self):
+        super().__init__(axisOrder="row-major")
+        self.k = 0
+        self.tooltips: dict[tuple[int, int], str] = {}
+
+    def cell_at(self, pos) -> tuple[int, int] | None:
+        i, j = int(np.floor(pos.y())), int(np.floor(pos.x()))
+        return (i, j) if 0 <= i < self.k and 0 <= j < self.k else None
+
+    def mouseClickEvent(self, ev):
+        if ev.button() == Qt.MouseButton.LeftButton:
+            cell = self.cell_at(ev.pos())
+            if cell is not None:
+                ev.accept()
+                self.sigCellClicked.emit(*cell)
+                return
+        super().mouseClickEvent(ev)
+
+    def hoverEvent(self, ev):
+        if ev.isExit():
+            self.setToolTip("")
+            return
+        cell = self.cell_at(ev.pos())
+        self.setToolTip(self.tooltips.get(cell, "") if cell else "")
+
+
+class ConfusionPanel(QWidget):
+    def __init__(self, state, model, parent=None):
+        super().__init__(parent)
+        self.state, self.model = state, model
+        self.cm = None
+        self.runner = JobRunner(self)
+        self.runner.done.connect(self._on_runner_done)
+        self.runner.failed.connect(self._on_runner_failed)
+
+        # controls
+        self.mode = QComboBox()
+        self.mode.addItems(["counts", "row %"])
+        self.mode.setToolTip("Counts, or each row as a percentage of the true class's samples")
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setEnabled(False)
+        self.slider.setToolTip("The confusion matrix after each epoch")
+        self.slider_label = QLabel("no evaluation yet")
+        self.slider_label.setMinimumWidth(150)
+        self.evaluate_button = QPushButton("Evaluate now")
+        self.evaluate_button.setToolTip("Evaluate the current network on the evaluation set")
+        self.status = QLabel("")
+        self.status.setStyleSheet("color: #666;")
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Show"))
+        top.addWidget(self.mode)
+        top.addSpacing(12)
+        top.addWidget(self.slider, 1)
+        top.addWidget(self.slider_label)
+        top.addWidget(self.evaluate_button)
+
+        # heatmap
+        self.plot_widget = pg.GraphicsLayoutWidget()
+        self.plot_widget.setBackground("w")
+        self.plot = self.plot_widget.addPlot()
+        self.plot.setMenuEnabled(False)
+        self.plot.setMouseEnabled(False, False)
+        self.plot.hideButtons()
+        self.plot.invertY(True)
+        self.plot.setAspectLocked(True)
+        self.plot.setLabel("bottom", "predicted")
+        self.plot.setLabel("left", "true")
+        self.image = MatrixItem()
+        self.plot.addItem(self.image)
+        self.texts: list[pg.TextItem] = []
+        self.selection = pg.QtWidgets.QGraphicsRectItem(0, 0, 1, 1)
+        self.selection.setPen(pg.mkPen((20, 20, 20), width=2.5))
+        self.selection.setVisible(False)
+        self.plot.addItem(self.selection)
+
+        # table, pairs, curves
+        self.table_model = QStandardItemModel(0, 5)
+        self.table_model.setHorizontalHeaderLabels(["class", "precision", "recall", "F1",
+                                                    "support"])
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.table_model)
+        self.proxy.setSortRole(SORT_ROLE)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.setEditTriggers(QTableView.EditTrigger.NoEditTriggers)
+        self.pairs = QListWidget()
+        self.pairs.setToolTip("Click a pair to see its images")
+        self.curves = pg.PlotWidget(background="w")
+        self.curves.setLabel("bottom", "epoch")
+        self.curves.setLabel("left", "accuracy on the class")
+        self.curves.showGrid(x=True, y=True, alpha=0.2)
+        self.curves.addLegend(offset=(-5, 5), labelTextColor="k", colCount=2)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.table, "Per class")
+        self.tabs.addTab(self.pairs, "Most confused")
+        self.tabs.addTab(self.curves, "Accuracy per class")
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.plot_widget)
+        split.addWidget(self.tabs)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addLayout(top)
+        lay.addWidget(split, 1)
+        lay.addWidget(self.status)
+
+        self.mode.currentIndexChanged.connect(self._on_mode_changed)
+        self.slider.valueChanged.connect(self._on_slider_value_changed)
+        self.evaluate_button.clicked.connect(self._on_evaluate_clicked)
+        self.image.sigCellClicked.connect(self._on_image_cell_clicked)
+        self.pairs.itemClicked.connect(self._on_pairs_item_clicked)
+        model.entriesChanged.connect(self._on_model_entries_changed)
+        model.currentChanged.connect(self._on_model_current_changed)
+        model.cellSelected.connect(self._on_model_cell_selected)
+        self._on_model_entries_changed()
+        self._on_model_current_changed(model.current)
+
+    # ---- model -> view -----------------------------------------------------------------------
+    def _class_names(self, k):
+        data = self.state.data
+        names = list(data.class_names) if data is not None else []
+        return names if len(names) == k else [str(i) for i in range(k)]
+
+    def _on_model_entries_changed(self):
+        n = len(self.model.entries)
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, max(n - 1, 0))
+        self.slider.setEnabled(n > 1)
+        self.slider.blockSignals(False)
+        self._draw_curves()
+
+    def _on_model_current_changed(self, index):
+        self.slider.blockSignals(True)
+        self.slider.setValue(max(index, 0))
+        self.slider.blockSignals(False)
+        entry = self.model.entry
+        if entry is None:
+            self.cm = None
+            self.slider_label.setText("no evaluation yet")
+            self.image.clear()
+            for t in self.texts:
+                t.setText("")
+            self.table_model.setRowCount(0)
+            self.pairs.clear()
+            self.status.setText("The matrix appears after the first epoch, or press "
+                                "Evaluate now.")
+            return
+        n = len(self.model.entries)
+        self.slider_label.setText(f"{entry.label}  ({index + 1}/{n})")
+        self.cm = np.asarray(entry.confusion)
+        self._draw_matrix()
+        self._fill_table()
+        self._fill_pairs()
+        total = int(self.cm.sum())
+        acc = np.trace(self.cm) / total if total else 0.0
+        where = self.state.data.name if self.state.data is not None else "evaluation"
+        self.status.setText(f"{entry.label}: {total:,} {where} images, accuracy {acc:.2%}. "
+                            f"Click a cell to see its images.")
+
+    def _draw_matrix(self):
+        cm = self.cm
+        k = len(cm)
+        names = self._class_names(k)
+        rgb, t = matrix_colours(cm)
+        self.image.k = k
+        self.image.setImage(rgb, levels=(0, 255), autoLevels=False)
+        shares = normalise_rows(cm)
+        pct = self.mode.currentIndex() == 1
+        if len(self.texts) != k * k:
+            for item in self.texts:
+                self.plot.removeItem(item)
+            self.texts = []
+            for i in range(k):
+                for j in range(k):
+                    item = pg.TextItem("", anchor=(0.5, 0.5))
+                    item.setPos(j + 0.5, i + 0.5)
+                    self.plot.addItem(item)
+                    self.texts.append(item)
+        font = pg.QtGui.QFont()
+        font.setPointSize(8 if k <= 12 else 6)
+        tips = {}
+        row_sums = cm.sum(axis=1)
+        for i in range(k):
+            for j in range(k):
+                item = self.texts[i * k + j]
+                if pct:
+                    s = shares[i, j] * 100
+                    text = "" if cm[i, j] == 0 else (f"{s:.0f}" if s >= 9.95 else f"{s:.1f}")
+                else:
+                    text = "" if cm[i, j] == 0 and i != j else str(int(cm[i, j]))
+                item.setText(text, color="w" if t[i, j] > 0.6 else "k")
+                item.setFont(font)
+                tips[(i, j)] = (f"true {names[i]} → predicted {names[j]}: {int(cm[i, j]):,} "
+                                f"({shares[i, j]:.1%} of the {int(row_sums[i]):,} {names[i]}s)")
+        self.image.tooltips = tips
+        ticks = [(i + 0.5, names[i]) for i in range(k)]
+        self.plot.getAxis("bottom").setTicks([ticks])
+        self.plot.getAxis("left").setTicks([ticks])
+        self.plot.setRange(xRange=(0, k), yRange=(0, k), padding=0.01)
+        self._place_selection()
+
+    def _place_selection(self):
+        cell = self.model.cell
+        if cell is None or self.cm is None or max(cell) >= len(self.cm):
+            self.selection.setVisible(False)
+            return
+        i, j = cell
+        self.selection.setRect(j, i, 1, 1)
+        self.selection.setVisible(True)
+
+    def _fill_table(self):
+        rep = per_class_report(self.cm)
+        names = self._class_names(len(self.cm))
+        self.table_model.setRowCount(0)
+        for c, name in enumerate(names):
+            row = []
+            cls = QStandardItem(name)
+            cls.setData(c, SORT_ROLE)
+            row.append(cls)
+            for key in ("precision", "recall", "f1"):
+                v = float(rep[key][c])
+                item = QStandardItem(f"{v:.3f}")
+                item.setData(v, SORT_ROLE)
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                row.append(item)
+            sup = QStandardItem(f"{int(rep['support'][c]):,}")
+            sup.setData(int(rep["support"][c]), SORT_ROLE)
+            sup.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            row.append(sup)
+            self.table_model.appendRow(row)
+        self.proxy.sort(self.proxy.sortColumn(), self.proxy.sortOrder())
+
+    def _fill_pairs(self):
+        names = self._class_names(len(self.cm))
+        self.pairs.clear()
+        row_sums = self.cm.sum(axis=1)
+        for t, p, n in most_confused(self.cm, top=10):
+            share = n / row_sums[t] if row_sums[t] else 0.0
+            item = QListWidgetItem(f"true {names[t]} read as {names[p]}: {n:,}  "
+                                   f"({share:.1%} of the {names[t]}s)")
+            item.setData(Qt.ItemDataRole.UserRole, (t, p))
+            self.pairs.addItem(item)
+        if self.pairs.count() == 0:
+            self.pairs.addItem("no confusions")
+
+    def _draw_curves(self):
+        self.curves.clear()
+        epochs = [e for e in self.model.entries if e.epoch is not None]
+        if not epochs:
+            return
+        acc = per_class_accuracy([e.confusion for e in epochs])
+        x = np.array([e.epoch for e in epochs], dtype=float)
+        k = acc.shape[1]
+        names = self._class_names(k)
+        symbol = "o" if len(x) < 30 else None
+        for c in range(k):
+            colour = pg.intColor(c, hues=k, values=1, maxValue=220)
+            self.curves.plot(x, acc[:, c], pen=pg.mkPen(colour, width=2), name=names[c],
+                             symbol=symbol, symbolSize=5, symbolBrush=colour, symbolPen=None)
+
+    def _on_model_cell_selected(self, _i, _j):
+        self._place_selection()
+
+    # ---- view -> model -----------------------------------------------------------------------
+    def _on_mode_changed(self, _index):
+        if self.cm is not None:
+            self._draw_matrix()
+
+    def _on_slider_value_changed(self, value):
+        self.model.set_current(value)
+
+    def _on_image_cell_clicked(self, i, j):
+        self.model.select_cell(i, j)
+
+    def _on_pairs_item_clicked(self, item):
+        pair = item.data(Qt.ItemDataRole.UserRole)
+        if pair is not None:
+            self.model.select_cell(*pair)
+
+    def _on_evaluate_clicked(self):
+        data = self.state.data
+        if data is None:
+            self.status.setText("No data set loaded: nothing to evaluate on.")
+            return
+        self.evaluate_button.setEnabled(False)
+        self.status.setText(f"Evaluating on {len(data.labels):,} {data.name} images…")
+        self.runner.submit(_evaluate_job, network_source(self.state), make_loss(self.state.config),
+                           data.images, data.labels, data.preprocessing)
+
+    def _on_runner_done(self, result):
+        evaluation, step = result
+        self.evaluate_button.setEnabled(True)
+        self.model.add_on_demand(evaluation, step)
+
+    def _on_runner_failed(self, message):
+        self.evaluate_button.setEnabled(True)
+        self.status.setText(f"Could not evaluate: {message}")
+
+    # ---- for tests and screenshots -----------------------------------------------------------
+    def cell_centre(self, i: int, j: int):
+        """Widget position (in the plot's viewport) of cell (i, j)'s centre."""
+        scene = self.image.mapToScene(QPointF(j + 0.5, i + 0.5))
+        return self.plot_widget.mapFromScene(scene)
+
+    def shown_texts(self) -> np.ndarray:
+        k = self.image.k
+        return np.array([t.textItem.toPlainText() for t in self.texts], dtype=object).reshape(k, k)
+
+
+def _evaluate_job(source, loss, images, labels, preprocessing):
+    """Worker: evaluate the current network on the evaluation set."""
+    from nncore.train import evaluate
+    net = build_network(source)
+    return evaluate(net, loss, preprocessing.apply(images), labels), source_step(source)

@@ -1,0 +1,329 @@
+"""The images behind a confusion-matrix cell, and one image in detail.
+
+``GalleryPanel`` shows exactly the evaluation images counted in the selected cell (true i,
+predicted j), most confident first, each with its probability bars. Clicking one opens
+``ImageDetail``: the image, the softmax output, each layer's activations (feature maps for
+conv layers) and a saliency map, all computed in a worker on the current network.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QRect, QSize, Qt
+from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtWidgets import (QComboBox, QDialog, QGridLayout, QHBoxLayout, QLabel, QListView,
+                               QScrollArea, QStyle, QStyledItemDelegate, QVBoxLayout, QWidget)
+
+from nncore.inspect import activations, cell_indices, saliency, saliency_map
+
+from .common import (BAD, GOOD, NEUTRAL, ImagePane, JobRunner, ProbabilityBars, build_network,
+                     grey_qimage, heading, mosaic, network_source, source_step)
+
+INDEX_ROLE = Qt.ItemDataRole.UserRole + 1
+THUMB = 56          # thumbnail side in pixels (2x an MNIST digit)
+BARS_H = 26
+
+
+class CellImagesModel(QAbstractListModel):
+    """The images of one cell: row r is evaluation image ``indices[r]``."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.indices = np.zeros(0, dtype=np.int64)
+        self.images = None
+        self.probabilities = None
+        self.labels = None
+        self.class_names: list[str] = []
+        self._cache: dict[int, object] = {}
+
+    def set_cell(self, indices, images, probabilities, labels, class_names):
+        self.beginResetModel()
+        self.indices = np.asarray(indices, dtype=np.int64)
+        self.images, self.probabilities, self.labels = images, probabilities, labels
+        self.class_names = list(class_names)
+        self._cache = {}
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()):
+        return 0 if parent.isValid() else len(self.indices)
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        r = index.row()
+        k = int(self.indices[r])
+        if role == INDEX_ROLE:
+            return k
+        if role == Qt.ItemDataRole.DecorationRole:
+            if r not in self._cache:
+                self._cache[r] = grey_qimage(self.images[k])
+            return self._cache[r]
+        p = self.probabilities[k]
+        top = int(np.argmax(p))
+        if role == Qt.ItemDataRole.DisplayRole:
+            return f"#{k}  {p[top]:.0%}"
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return (f"image #{k}: true {self.class_names[int(self.labels[k])]}, predicted "
+                    f"{self.class_names[top]} with probability {p[top]:.3f}")
+        if role == Qt.ItemDataRole.UserRole:
+            return p
+        return None
+
+
+class ThumbDelegate(QStyledItemDelegate):
+    """Paints a thumbnail: the image, its probability bars (true class green, the wrong choice
+    red) and a caption."""
+
+    def __init__(self, model: CellImagesModel, parent=None):
+        super().__init__(parent)
+        self.cells = model
+
+    def sizeHint(self, option, index):
+        return QSize(THUMB + 12, THUMB + BARS_H + 22)
+
+    def paint(self, painter: QPainter, option, index):
+        painter.save()
+        r = option.rect
+        if option.state & QStyle.StateFlag.State_Selected:
+            painter.fillRect(r, option.palette.highlight().color().lighter(160))
+        elif option.state & QStyle.StateFlag.State_MouseOver:
+            painter.fillRect(r, QColor(235, 240, 250))
+        x0 = r.x() + (r.width() - THUMB) // 2
+        y0 = r.y() + 4
+        painter.drawImage(QRect(x0, y0, THUMB, THUMB), index.data(Qt.ItemDataRole.DecorationRole))
+        p = index.data(Qt.ItemDataRole.UserRole)
+        k = self.cells.labels[index.data(INDEX_ROLE)]
+        n = len(p)
+        top = int(np.argmax(p))
+        by = y0 + THUMB + 3
+        painter.fillRect(QRect(x0, by, THUMB, BARS_H), QColor(246, 246, 246))
+        bw = THUMB / n
+        for c in range(n):
+            h = int(round(p[c] * (BARS_H - 1)))
+            colour = GOOD if c == k else (BAD if c == top else NEUTRAL)
+            painter.fillRect(QRect(int(x0 + c * bw) + 1, by + BARS_H - h, max(int(bw) - 1, 1), h),
+                             colour)
+        painter.setPen(QPen(QColor(60, 60, 60)))
+        f = painter.font()
+        f.setPointSize(7)
+        painter.setFont(f)
+        painter.drawText(QRect(r.x(), by + BARS_H + 1, r.width(), 14),
+                         Qt.AlignmentFlag.AlignHCenter, index.data(Qt.ItemDataRole.DisplayRole))
+        painter.restore()
+
+
+class GalleryPanel(QWidget):
+    def __init__(self, state, model, parent=None):
+        super().__init__(parent)
+        self.state, self.model = state, model
+        self.header = heading("Click a cell of the confusion matrix to see its images.", 10,
+                              bold=False)
+        self.header.setWordWrap(True)
+        self.cells = CellImagesModel(self)
+        self.view = QListView()
+        self.view.setViewMode(QListView.ViewMode.IconMode)
+        self.view.setResizeMode(QListView.ResizeMode.Adjust)
+        self.view.setMovement(QListView.Movement.Static)
+        self.view.setUniformItemSizes(True)
+        self.view.setSpacing(2)
+        self.view.setMouseTracking(True)
+        self.view.setModel(self.cells)
+        self.view.setItemDelegate(ThumbDelegate(self.cells, self.view))
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(self.header)
+        lay.addWidget(self.view, 1)
+        self.detail = ImageDetail(state, model)
+        self.dialog = QDialog(self)
+        self.dialog.setWindowTitle("Image detail")
+        QVBoxLayout(self.dialog).addWidget(self.detail)
+        self.dialog.resize(900, 620)
+
+        self.view.clicked.connect(self._on_view_clicked)
+        model.cellSelected.connect(self._on_model_cell_selected)
+        model.currentChanged.connect(self._on_model_current_changed)
+        model.imageSelected.connect(self._on_model_image_selected)
+
+    # ---- model -> view -----------------------------------------------------------------------
+    def _on_model_cell_selected(self, i, j):
+        self.show_cell(i, j)
+
+    def _on_model_current_changed(self, _index):
+        if self.model.cell is not None:
+            self.show_cell(*self.model.cell)
+
+    def show_cell(self, i: int, j: int):
+        data = self.state.data
+        evaluation, entry = self.model.evaluation_for_images()
+        if data is None or evaluation is None:
+            self.cells.set_cell([], None, None, None, [])
+            self.header.setText("No evaluation with predictions yet: train an epoch or press "
+                                "Evaluate now.")
+            return
+        if len(evaluation.targets) != len(data.labels):
+            self.cells.set_cell([], None, None, None, [])
+            self.header.setText("The evaluation does not belong to the loaded data set.")
+            return
+        names = list(data.class_names)
+        idx = cell_indices(evaluation.targets, evaluation.predictions, i, j,
+                           evaluation.probabilities)
+        self.cells.set_cell(idx, data.images, evaluation.probabilities, evaluation.targets,
+                            names)
+        what = "correctly classified" if i == j else f"read as {names[j]}"
+        note = ""
+        shown = self.model.entry
+        if shown is not None and entry is not shown:
+            note = (f"  (images are kept for the newest evaluation only: these are from "
+                    f"{entry.label}, the matrix shows {shown.label})")
+        self.header.setText(f"True {names[i]}, {what}: {len(idx):,} image"
+                            f"{'' if len(idx) == 1 else 's'} — {entry.label}, most confident "
+                            f"first{note}")
+
+    def _on_model_image_selected(self, index):
+        self.detail.show_image(index)
+        self.dialog.show()
+        self.dialog.raise_()
+
+    # ---- view -> model -----------------------------------------------------------------------
+    def _on_view_clicked(self, index):
+        self.model.select_image(index.data(INDEX_ROLE))
+
+    def shown_indices(self) -> np.ndarray:
+        return self.cells.indices.copy()
+
+
+class ImageDetail(QWidget):
+    """One evaluation image: its probabilities, each layer's activations, a saliency map."""
+
+    def __init__(self, state, model, parent=None):
+        super().__init__(parent)
+        self.state, self.model = state, model
+        self.index = None
+        self.result = None
+        self.runner = JobRunner(self)
+        self.runner.done.connect(self._on_runner_done)
+        self.runner.failed.connect(self._on_runner_failed)
+
+        self.title = heading("", 11)
+        self.title.setWordWrap(True)
+        self.status = QLabel("")
+        self.status.setStyleSheet("color: #666;")
+        self.status.setWordWrap(True)
+        self.picture = ImagePane("input", size=150)
+        self.bars = ProbabilityBars()
+        self.saliency_for = QComboBox()
+        self.saliency_for.addItems(["predicted class", "true class"])
+        self.saliency_for.setToolTip("Saliency: how much each pixel raises this class's score "
+                                     "(pre-softmax), |∂score/∂pixel|")
+        self.saliency = ImagePane("saliency |∂score/∂pixel|", cmap="inferno", size=150)
+
+        left = QVBoxLayout()
+        left.addWidget(self.title)
+        pics = QHBoxLayout()
+        pics.addWidget(self.picture)
+        col = QVBoxLayout()
+        col.addWidget(self.saliency)
+        col.addWidget(self.saliency_for)
+        pics.addLayout(col)
+        left.addLayout(pics)
+        left.addWidget(heading("Softmax output", 9))
+        left.addWidget(self.bars)
+        left.addWidget(self.status)
+
+        self.layers_box = QWidget()
+        self.layers_grid = QGridLayout(self.layers_box)
+        self.layers_grid.setContentsMargins(2, 2, 2, 2)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.layers_box)
+        right = QVBoxLayout()
+        right.addWidget(heading("Activations, layer by layer", 10))
+        right.addWidget(scroll, 1)
+
+        lay = QHBoxLayout(self)
+        lay.addLayout(left, 2)
+        lay.addLayout(right, 3)
+        self.layer_panes: list[ImagePane] = []
+        self.saliency_for.currentIndexChanged.connect(self._on_saliency_for_changed)
+
+    def show_image(self, index: int):
+        data = self.state.data
+        if data is None:
+            return
+        self.index = int(index)
+        names = list(data.class_names)
+        true = int(data.labels[index])
+        self.title.setText(f"Image #{index} — true class {names[true]}")
+        self.picture.set_image(np.asarray(data.images[index], dtype=np.float32).squeeze(),
+                               levels=(0, 255))
+        self.status.setText("computing…")
+        self.runner.submit(_detail_job, network_source(self.state), data.images[index],
+                           data.preprocessing, true)
+
+    def _on_runner_done(self, result):
+        self.result = result
+        data = self.state.data
+        names = list(data.class_names) if data is not None else []
+        p, true, pred = result["probabilities"], result["true"], result["predicted"]
+        verdict = "correct" if pred == true else "wrong"
+        self.title.setText(f"Image #{self.index} — true {names[true]}, predicted {names[pred]} "
+                           f"({p[pred]:.1%}, {verdict})")
+        self.bars.set_class_names(names)
+        self.bars.set_probabilities(p, true=true)
+        self._show_saliency()
+        self._show_layers(result["layers"])
+        self.status.setText(f"Network at step {result['step']:,}. Saliency: gradient of the "
+                            f"class's pre-softmax score with respect to each input pixel.")
+
+    def _on_runner_failed(self, message):
+        self.status.setText(f"Could not compute the detail: {message}")
+
+    def _on_saliency_for_changed(self, _i):
+        if self.result is not None:
+            self._show_saliency()
+
+    def _show_saliency(self):
+        key = "saliency_predicted" if self.saliency_for.currentIndex() == 0 else "saliency_true"
+        m = self.result[key]
+        self.saliency.set_image(m, levels=(0, float(m.max()) or 1.0))
+
+    def _show_layers(self, layers):
+        while self.layers_grid.count():
+            w = self.layers_grid.takeAt(0).widget()
+            if w is not None:
+                w.deleteLater()
+        self.layer_panes = []
+        for row, (name, shape, tiles) in enumerate(layers):
+            label = QLabel(f"{name}\n→ {' × '.join(map(str, shape))}")
+            label.setMinimumWidth(150)
+            pane = ImagePane(size=110)
+            signed = np.nanmin(tiles) < 0 if np.isfinite(tiles).any() else False
+            if signed:
+                lim = float(np.nanmax(np.abs(tiles))) or 1.0
+                pane.item.setColorMap(pg.colormap.get("CET-D1"))
+                pane.set_image(tiles, levels=(-lim, lim))
+            else:
+                pane.item.setColorMap(pg.colormap.get("viridis"))
+                pane.set_image(tiles)
+            h, w = tiles.shape
+            pane.setMinimumHeight(int(min(260, max(60, 240 * h / max(w, 1)))))
+            self.layers_grid.addWidget(label, row, 0, Qt.AlignmentFlag.AlignTop)
+            self.layers_grid.addWidget(pane, row, 1)
+            self.layer_panes.append(pane)
+        self.layers_grid.setRowStretch(len(layers), 1)
+
+
+def _detail_job(source, image, preprocessing, true: int) -> dict:
+    """Worker: probabilities, activations and saliency maps of one image."""
+    from nncore.layers.activations import softmax
+    net = build_network(source)
+    x = preprocessing.apply(np.asarray(image)[None])[0]
+    acts = activations(net, x)
+    out = acts[-1]
+    p = out if type(net.layers[-1]).__name__ == "Softmax" else softmax(out[None], axis=1)[0]
+    pred = int(np.argmax(p))
+    layers = [(repr(layer), tuple(a.shape), mosaic(a)) for layer, a in zip(net.layers, acts)]
+    sal = saliency(net, np.stack([x, x]), [pred, true])
+    return {"probabilities": np.asarray(p, dtype=np.float64), "predicted": pred, "true": true,
+            "layers": layers, "saliency_predicted": saliency_map(sal[0]),
+            "saliency_true": saliency_map(sal[1]), "step": source_step(source)}
