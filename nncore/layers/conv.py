@@ -199,7 +199,7 @@ class Flatten(Layer):
 
     def forward(self, x, training=False):
         self.x = x
-        return x.reshape(x.shape[0], -1)
+        return x.reshape((x.shape[0],) + self.output_shape)   # not -1: N may be 0
 
     def backward(self, grad):
         # Hand the gradient back in the input's memory layout (e.g. channels-last after a
