@@ -24,6 +24,19 @@ from .losses import class_indices, predict_proba
 from .metrics import accuracy, confusion_matrix
 
 
+def _chance_loss(loss, y, output_shape) -> float:
+    """The loss of a network that knows nothing: ln K for cross-entropy over K classes (uniform
+    probabilities), the targets' variance for MSE (outputs at the targets' mean); 1e-3 at least."""
+    from .losses import CrossEntropyLoss, MSELoss, as_one_hot
+    k = output_shape[0] if len(output_shape) == 1 else 0
+    if isinstance(loss, CrossEntropyLoss) and k > 1:
+        return max(math.log(k), 1e-3)
+    if isinstance(loss, MSELoss) and len(y):
+        t = as_one_hot(y, k, np.float64) if y.ndim == 1 and k else np.asarray(y, np.float64)
+        return max(float(np.var(t, axis=0).mean()), 1e-3)
+    return 1e-3
+
+
 class Diverged(TrainingError):
     """The loss became non-finite or exploded. ``reason`` says which; ``step`` where."""
 
@@ -189,6 +202,7 @@ class Trainer:
         self.smoothed_loss = None
         self._speed = None
         self._epoch_sums = (0.0, 0.0, 0, 0.0)   # loss*n, correct, n, seconds
+        self._chance_loss = _chance_loss(loss, self.y_train, self.net.output_shape)
         self._new_order()
         self.good_state = self.snapshot()
 
@@ -221,16 +235,28 @@ class Trainer:
         t0 = time.perf_counter()
         idx = self.order[self.batch * self.batch_size:(self.batch + 1) * self.batch_size]
         x, y = self.x_train[idx], self.y_train[idx]
-        out = x
-        for layer in self.net.layers:
-            out = layer.forward(out, True)
-            layer.last_output = out   # kept for nncore.inspect.layer_reports
-        loss = self.loss.forward(out, y)
-        # A training step needs no dL/d(input images): the first weight layer skips it.
-        self.net.backward(self.loss.backward(), input_grad=False)
-        norms = {i: math.sqrt(sum(float(np.vdot(g, g)) for g in layer.grads.values()))
-                 for i, layer in enumerate(self.net.layers) if layer.grads}
-        self._check_divergence(loss, norms)
+        # A diverging batch must leave no trace: keep what the forward pass changes besides
+        # the weights (BatchNorm running statistics, the Dropout generator) to put it back.
+        kept = ({k: a.copy() for k, a in self._layer_state_arrays()}, self.net.rng_state())
+        try:
+            # overflow here shows up as a non-finite loss or gradient, reported as Diverged
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                out = x
+                for layer in self.net.layers:
+                    out = layer.forward(out, True)
+                    layer.last_output = out   # kept for nncore.inspect.layer_reports
+                loss = self.loss.forward(out, y)
+                # A training step needs no dL/d(input images): the first weight layer skips it.
+                self.net.backward(self.loss.backward(), input_grad=False)
+                norms = {i: math.sqrt(sum(float(np.vdot(g, g)) for g in layer.grads.values()))
+                         for i, layer in enumerate(self.net.layers) if layer.grads}
+            self.initial_loss, self.smoothed_loss = self._check_divergence(loss, norms)
+        except Diverged:
+            arrays, rng_state = kept
+            for k, a in self._layer_state_arrays():
+                a[...] = arrays[k]
+            self.net.set_rng_state(rng_state)
+            raise
         self.optimizer.step()
         acc = self._batch_accuracy(out, y)
         dt = time.perf_counter() - t0
@@ -255,7 +281,13 @@ class Trainer:
             return float("nan")
         return accuracy(class_indices(y, out.shape[1]), out.argmax(axis=1))
 
-    def _check_divergence(self, loss, norms):
+    def _layer_state_arrays(self):
+        for i, layer in enumerate(self.net.layers):
+            for name, arr in layer.state_arrays().items():
+                yield f"{i}.{name}", arr
+
+    def _check_divergence(self, loss, norms) -> tuple[float, float]:
+        """(initial_loss, smoothed_loss) after this batch, or Diverged (nothing changed)."""
         if not math.isfinite(loss):
             raise Diverged(f"the loss became {loss} at step {self.step + 1}: the weights have "
                            f"grown too large. Try a smaller learning rate, or normalise the "
@@ -264,16 +296,18 @@ class Trainer:
         if bad:
             raise Diverged(f"the gradient of layer {bad[0]} became infinite at step "
                            f"{self.step + 1}. Try a smaller learning rate.", self.step + 1, loss)
-        if self.initial_loss is None:
-            self.initial_loss = loss
-        self.smoothed_loss = loss if self.smoothed_loss is None else (
-            0.8 * self.smoothed_loss + 0.2 * loss)
-        limit = self.divergence_factor * max(self.initial_loss, 1e-3)
-        if self.smoothed_loss > limit:
-            raise Diverged(f"the loss exploded: {self.smoothed_loss:.3g} on average, more than "
-                           f"{self.divergence_factor:g}× its starting value "
-                           f"{self.initial_loss:.3g}. Try a smaller learning rate.",
-                           self.step + 1, loss)
+        initial = loss if self.initial_loss is None else self.initial_loss
+        smoothed = loss if self.smoothed_loss is None else 0.8 * self.smoothed_loss + 0.2 * loss
+        # Judged against the start, but never against less than the loss of a network that
+        # knows nothing: a trained network starting near 0 may well have harder batches later.
+        reference = max(initial, self._chance_loss)
+        if smoothed > self.divergence_factor * reference:
+            raise Diverged(f"the loss exploded: {smoothed:.3g} on average, more than "
+                           f"{self.divergence_factor:g}× "
+                           + (f"its starting value {initial:.3g}" if initial >= self._chance_loss
+                              else f"that of guessing ({self._chance_loss:.3g})")
+                           + ". Try a smaller learning rate.", self.step + 1, loss)
+        return initial, smoothed
 
     def _finish_epoch(self) -> EpochEvent:
         s_loss, s_correct, s_n, s_sec = self._epoch_sums
