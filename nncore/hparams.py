@@ -131,3 +131,57 @@ def pair(value) -> tuple[int, int]:
     if isinstance(value, (list, tuple)):
         return int(value[0]), int(value[1])
     return int(value), int(value)
+
+
+class SettingError(HParamError):
+    """A constructor setting is unknown or does not fit; ``name`` says which."""
+
+    def __init__(self, name: str, expected: str, received, unknown: bool = False):
+        super().__init__(expected, received)
+        self.name = name
+        self.unknown = unknown
+        self.args = (f"unknown setting {name!r} (received {short_repr(received)}); expected "
+                     f"{expected}" if unknown else f"{name}: {self.args[0]}",)
+
+
+def check_settings(cls, config) -> dict:
+    """Validate keyword settings for ``cls`` (an optimizer, loss or schedule class) before it is
+    built: every name must be a parameter of its ``__init__``; a value is checked by
+    ``cls.hparams[name]`` when described there, else it must have the type of the default
+    (true/false for a bool default, a number for a numeric one, a pair of numbers for a pair).
+    Returns ``config``; raises SettingError naming the setting."""
+    import inspect
+    if not isinstance(config, dict):
+        raise SettingError("config", "an object of settings", config)
+    hparams = getattr(cls, "hparams", None) or {}
+    params = {n: p for n, p in inspect.signature(cls.__init__).parameters.items()
+              if n not in ("self", "net") and p.kind is p.POSITIONAL_OR_KEYWORD}
+    for name, value in config.items():
+        if name not in params:
+            raise SettingError(str(name), ", ".join(params) or "no settings", value,
+                               unknown=True)
+        if name in hparams:
+            try:
+                hparams[name].check(value)
+            except HParamError as e:
+                raise SettingError(name, e.expected, value) from None
+            continue
+        default = params[name].default
+        if name == "betas" and {"beta1", "beta2"} <= set(hparams):
+            if not isinstance(value, (list, tuple)) or len(value) != 2:
+                raise SettingError(name, "a pair of numbers", value)
+            for sub, v in zip(("beta1", "beta2"), value):
+                try:
+                    hparams[sub].check(v)
+                except HParamError as e:
+                    raise SettingError(name, "a pair of " + e.expected.replace(
+                        "a number", "numbers"), value) from None
+        elif isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise SettingError(name, "true or false", value)
+        elif isinstance(default, (int, float)):
+            try:
+                HParam("float").check(value)
+            except HParamError:
+                raise SettingError(name, "a number", value) from None
+    return config

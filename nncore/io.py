@@ -17,7 +17,6 @@ to a temporary name beside the target, flushed to disk, then renamed over it.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import math
 import os
@@ -29,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ModelFileError, NNCoreError
-from .hparams import HParamError
+from .hparams import SettingError, check_settings
 from .registry import get
 
 MAGIC = b"NNSTUDIO"
@@ -334,28 +333,10 @@ def _is_number(v) -> bool:
 
 
 def _check_settings(what: str, cls, config) -> None:
-    """Every setting known to ``cls`` (its ``hparams``, else its __init__ defaults' types)."""
-    _need(isinstance(config, dict), f"the {what} settings are not an object")
-    hparams = getattr(cls, "hparams", None) or {}
-    sig = inspect.signature(cls.__init__).parameters
-    for name, value in config.items():
-        if name == "betas" and "betas" in sig:
-            _need(isinstance(value, (list, tuple)) and len(value) == 2
-                  and all(_is_number(v) and 0 <= v <= 1 for v in value),
-                  f"{what} setting 'betas' is not a pair of numbers in [0, 1]")
-        elif name in hparams:
-            try:
-                hparams[name].check(value)
-            except HParamError as e:
-                raise ModelFileError(f"{what} setting {name!r}: {e}") from None
-        elif name in sig and name not in ("self", "net"):
-            default = sig[name].default
-            if isinstance(default, bool):
-                _need(isinstance(value, bool), f"{what} setting {name!r} is not true or false")
-            elif isinstance(default, (int, float)):
-                _need(_is_number(value), f"{what} setting {name!r} is not a number")
-        else:
-            raise ModelFileError(f"unknown {what} setting {name!r}")
+    try:
+        check_settings(cls, config)
+    except SettingError as e:
+        raise ModelFileError(f"{what} {e}" if e.unknown else f"{what} setting {e}") from None
 
 
 def _check_rng_state(state, what) -> None:

@@ -11,9 +11,9 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .errors import SpecError
-from .hparams import HParam, HParamError
+from .hparams import HParam, HParamError, SettingError, check_settings, short_repr
 from .network import Network
-from .registry import get
+from .registry import get, names
 
 
 def _default_loss():
@@ -51,39 +51,40 @@ class TrainingConfig:
 
     def validate(self) -> "TrainingConfig":
         """Raise SpecError naming the field for anything invalid; return self."""
+        def fail(field, expected, received, message=None):
+            raise SpecError(message or f"expected {expected}, received {short_repr(received)}",
+                            field=field, expected=expected, received=received)
+
+        if not isinstance(self.dataset, str) or not self.dataset:
+            fail("dataset", "the name of a data set", self.dataset)
         for name, hp in self.FIELDS.items():
             try:
                 hp.check(getattr(self, name))
             except HParamError as e:
-                raise SpecError(str(e), field=name, expected=e.expected,
-                                received=getattr(self, name)) from None
+                fail(name, e.expected, getattr(self, name))
         if self.subset_per_class is not None:
             try:
                 HParam("int", min=1, max=10_000_000).check(self.subset_per_class)
             except HParamError as e:
-                raise SpecError(str(e), field="subset_per_class", expected=e.expected,
-                                received=self.subset_per_class) from None
-        for kind, value in (("loss", self.loss), ("optimizer", self.optimizer)):
+                fail("subset_per_class", e.expected, self.subset_per_class)
+        parts = [("loss", self.loss), ("optimizer", self.optimizer)]
+        if self.schedule is not None:
+            parts.append(("schedule", self.schedule))
+        for kind, value in parts:
+            shape = '{"type": ..., "config": {...}}'
             if not isinstance(value, dict) or not isinstance(value.get("type"), str):
-                raise SpecError(f"expected {{\"type\": ..., \"config\": {{...}}}}, received "
-                                f"{value!r}", field=kind, received=value)
+                fail(kind, shape, value)
+            extra = sorted(map(str, set(value) - {"type", "config"}))
+            if extra:
+                fail(kind, shape, value, f"unknown part {extra[0]!r}; expected {shape}")
             try:
-                get(kind, value["type"])
+                cls = get(kind, value["type"])
             except ValueError as e:
-                raise SpecError(str(e), field=f"{kind}.type", received=value["type"]) from None
-        opt_cls = get("optimizer", self.optimizer["type"])
-        for name, v in self.optimizer.get("config", {}).items():
-            if name == "betas":
-                continue
-            if name not in opt_cls.hparams:
-                raise SpecError(f"unknown setting; {opt_cls.__name__} takes "
-                                f"{', '.join(opt_cls.hparams)}", field=f"optimizer.{name}",
-                                received=v)
+                fail(f"{kind}.type", f"one of {', '.join(names(kind))}", value["type"], str(e))
             try:
-                opt_cls.hparams[name].check(v)
-            except HParamError as e:
-                raise SpecError(str(e), field=f"optimizer.{name}", expected=e.expected,
-                                received=v) from None
+                check_settings(cls, value.get("config", {}))
+            except SettingError as e:
+                fail(f"{kind}.{e.name}", e.expected, e.received, str(e) if e.unknown else None)
         return self
 
     def to_dict(self) -> dict:
@@ -92,12 +93,15 @@ class TrainingConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "TrainingConfig":
         if not isinstance(d, dict):
-            raise SpecError(f"training settings must be an object, received {d!r}")
+            raise SpecError(f"training settings must be an object, received {short_repr(d)}",
+                            expected="an object", received=d)
         known = set(cls.__dataclass_fields__)
         unknown = set(d) - known
         if unknown:
+            field = sorted(unknown, key=str)[0]     # keys need not be strings outside JSON
             raise SpecError(f"unknown setting; expected some of {', '.join(sorted(known))}",
-                            field=sorted(unknown)[0])
+                            field=str(field), expected=", ".join(sorted(known)),
+                            received=d[field])
         return cls(**copy.deepcopy(d)).validate()
 
 

@@ -256,7 +256,7 @@ def _ck_bytes(tmp_path) -> bytes:
     (lambda h: h["meta"].update(spec=[]), "network description"),
     (lambda h: h["meta"]["optimizer"]["config"].update(lr="fast"), "lr"),
     (lambda h: h["meta"]["optimizer"]["config"].update(lr=-1), "lr"),
-    (lambda h: h["meta"]["optimizer"]["config"].update(speed=1), "unknown optimizer setting"),
+    (lambda h: h["meta"]["optimizer"]["config"].update(speed=1), "optimizer unknown setting 'speed'"),
     (lambda h: h["meta"]["optimizer"]["state"].update(t=-3), "step count"),
     (lambda h: h["meta"]["optimizer"].update(type="Adamm"), "Adamm"),
     (lambda h: h["meta"]["loss"]["config"].update(from_logits="yes"), "from_logits"),
