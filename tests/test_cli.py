@@ -1,0 +1,164 @@
+"""nn-train end to end on a tiny IDX data set made here, its error messages, and the presets."""
+import json
+
+import numpy as np
+import pytest
+
+import resources
+from nncore import Network, cli, io
+from nncore.data import write_idx
+from nncore.session import TrainingConfig
+
+MLP = {"input_shape": [1, 28, 28],
+       "layers": [{"type": "Flatten"}, {"type": "Dense", "units": 16}, {"type": "ReLU"},
+                  {"type": "Dense", "units": 10}, {"type": "Softmax"}]}
+
+
+def tiny_digits(n, seed):
+    """n 28x28 images whose class k is a bright bar in row band k (plus noise): learnable."""
+    rng = np.random.default_rng(seed)
+    y = (np.arange(n) % 10).astype(np.uint8)
+    x = rng.integers(0, 60, (n, 28, 28), dtype=np.uint8)
+    for i, k in enumerate(y):
+        x[i, 2 + 2 * k:4 + 2 * k, 4:24] = 250
+    return x, y
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tiny-idx")
+    for split, n, seed in (("train", 200, 0), ("t10k", 50, 1)):
+        x, y = tiny_digits(n, seed)
+        write_idx(folder / f"{split}-images-idx3-ubyte", x)
+        write_idx(folder / f"{split}-labels-idx1-ubyte", y)
+    return folder
+
+
+def write_json(path, obj):
+    path.write_text(json.dumps(obj), encoding="utf-8")
+    return path
+
+
+def write_text(path, text):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def run_cli(capsys, *argv):
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_trains_prints_table_and_writes_every_output(tmp_path, data_dir, capsys):
+    spec = write_json(tmp_path / "net.json", MLP)
+    out_dir = tmp_path / "out"
+    code, out, err = run_cli(capsys, spec, "--dataset", data_dir, "--epochs", 3,
+                             "--batch-size", 20, "--lr", 0.1, "--out", out_dir, "--progress")
+    assert code == 0, err
+    lines = out.splitlines()
+    header = next(i for i, l in enumerate(lines) if l.split()[:3] == ["epoch", "train", "loss"])
+    rows = [l.split() for l in lines[header + 1:header + 4]]
+    assert [r[0] for r in rows] == ["1", "2", "3"]
+    assert float(rows[-1][1]) < float(rows[0][1])          # the training loss fell
+    assert "final test accuracy" in out
+    assert "epoch 3/3" in err                                # the progress bar ran on stderr
+    # model: a checkpoint that loads and predicts like the training said
+    ck = io.load(out_dir / "model.nns")
+    assert ck.class_names == [str(i) for i in range(10)]
+    net = ck.build_network()
+    x, y = tiny_digits(50, 1)
+    acc = (net.predict(x[:, None] / np.float32(255)).argmax(1) == y).mean()
+    history = (out_dir / "history.csv").read_text().splitlines()
+    assert history[0].startswith("epoch,step,train_loss")
+    assert len(history) == 4
+    assert float(history[-1].split(",")[5]) == pytest.approx(acc, abs=1e-6)
+    assert float(history[-1].split(",")[5]) > 0.5            # it learned the bars
+    batches = (out_dir / "batches.csv").read_text().splitlines()
+    assert len(batches) == 1 + 3 * 10                        # 200 samples / 20 per batch
+    confusion = (out_dir / "confusion.csv").read_text().splitlines()
+    counts = np.array([[int(v) for v in row.split(",")[1:]] for row in confusion[1:]])
+    assert counts.shape == (10, 10) and counts.sum() == 50
+    assert np.trace(counts) / 50 == pytest.approx(acc)
+    for png in ("confusion.png", "loss.png"):
+        assert (out_dir / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_preset_by_name_with_subset_and_flat_spec(tmp_path, data_dir, capsys):
+    code, out, err = run_cli(capsys, "mlp", "--dataset", data_dir, "--epochs", 1,
+                             "--subset", 5, "--batch-size", 10, "--out", tmp_path / "o")
+    assert code == 0, err
+    assert "50 training" in out                              # 5 per class
+    assert err == ""                                         # no bar: stderr is not a terminal
+    flat = dict(MLP, input_shape=[784], layers=MLP["layers"][1:])
+    code, out, err = run_cli(capsys, write_json(tmp_path / "flat.json", flat), "--dataset",
+                             data_dir, "--epochs", 1, "--out", tmp_path / "p")
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("make, expected", [
+    (lambda d: d / "missing.json", "no such file"),
+    (lambda d: write_text(d / "broken.json", "{\"input_shape\": ["), "not valid JSON (line 1"),
+    (lambda d: write_json(d / "bad.json", {"input_shape": [1, 28, 28],
+                                           "layers": [{"type": "Dense", "units": 3}]}),
+     "add Flatten"),
+    (lambda d: write_json(d / "wrong.json", {"input_shape": [3, 32, 32], "layers": []}),
+     "does not fit the data set"),
+    (lambda d: write_json(d / "preset.json", {"spec": MLP, "training": {"batch_size": 0}}),
+     "batch_size"),
+])
+def test_bad_input_is_one_clear_line(tmp_path, data_dir, capsys, make, expected):
+    code, out, err = run_cli(capsys, make(tmp_path), "--dataset", data_dir, "--out",
+                             tmp_path / "o")
+    assert code == cli.EXIT_BAD_INPUT
+    assert err.startswith("nn-train: error: ") and expected in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_bad_data_and_settings(tmp_path, capsys):
+    spec = write_json(tmp_path / "net.json", MLP)
+    code, _, err = run_cli(capsys, spec, "--dataset", tmp_path / "no-such-folder")
+    assert code == cli.EXIT_BAD_INPUT and "data problem" in err
+    code, _, err = run_cli(capsys, spec, "--optimizer", "Nope")
+    assert code == cli.EXIT_BAD_INPUT and "Nope" in err
+
+
+def test_divergence_stops_with_reason_and_keeps_outputs(tmp_path, data_dir, capsys):
+    spec = write_json(tmp_path / "net.json", MLP)
+    code, out, err = run_cli(capsys, spec, "--dataset", data_dir, "--epochs", 3, "--lr", 1e4,
+                             "--batch-size", 20, "--out", tmp_path / "o")
+    assert code == cli.EXIT_DIVERGED
+    assert "training stopped" in err and "learning rate" in err
+    assert (tmp_path / "o" / "model.nns").exists()
+
+
+# ---- presets ----------------------------------------------------------------------------------
+PRESETS = sorted(resources.path("presets").glob("*.json"))
+
+
+def test_presets_exist():
+    names = {p.stem for p in PRESETS}
+    assert {"mlp", "mlp-deep", "cnn-lenet"} <= names
+
+
+@pytest.mark.parametrize("path", PRESETS, ids=lambda p: p.stem)
+def test_every_preset_builds_with_valid_settings(path):
+    d = json.loads(path.read_text(encoding="utf-8"))
+    assert set(d) == {"name", "description", "spec", "training"}
+    assert d["name"] and d["description"]
+    net = Network.from_spec(d["spec"], seed=0)
+    assert net.output_shape == (10,)
+    config = TrainingConfig.from_dict(d["training"])
+    assert config.epochs == 10 and config.dataset == "mnist"
+    out = net.forward(np.zeros((2, 1, 28, 28), np.float32))
+    assert out.shape == (2, 10) and np.allclose(out.sum(axis=1), 1, atol=1e-5)
+
+
+def test_seed_preset_is_the_seed_network_with_the_default_settings():
+    d = json.loads(resources.path("presets", "mlp.json").read_text(encoding="utf-8"))
+    assert d["spec"] == {"input_shape": [1, 28, 28],
+                         "layers": [{"type": "Flatten"}, {"type": "Dense", "units": 128},
+                                    {"type": "ReLU"}, {"type": "Dense", "units": 10},
+                                    {"type": "Softmax"}]}
+    assert Network.from_spec(d["spec"]).num_params == 101_770
+    assert TrainingConfig.from_dict(d["training"]) == TrainingConfig()
