@@ -1,0 +1,176 @@
+"""Bounded curves for the live plots: memory stays flat however long training runs.
+
+A ``Series`` keeps (x, y) points in two preallocated arrays. While it has room, every point is
+kept exactly (so one more batch is one more point on the plot). When it is full, neighbouring
+points are merged pairwise (x and y averaged), halving the resolution of the old part of the
+curve and freeing half the room: a run of hours still fits in ``capacity`` points.
+
+``RunHistory`` groups the curves one training run produces: loss per batch (raw and smoothed),
+accuracy, per-epoch training/validation loss and accuracy, and each layer's gradient norm.
+Qt-free, so it is easy to test and to save in a project file.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+#: Points kept per curve before old points are merged.
+DEFAULT_CAPACITY = 20_000
+
+
+class Series:
+    """(x, y) points, at most ``capacity`` of them; old points merge pairwise when full."""
+
+    def __init__(self, capacity: int = DEFAULT_CAPACITY):
+        if capacity < 4 or capacity % 2:
+            raise ValueError(f"capacity must be an even number >= 4, received {capacity}")
+        self.capacity = capacity
+        self._x = np.empty(capacity, dtype=np.float64)
+        self._y = np.empty(capacity, dtype=np.float64)
+        self.n = 0
+
+    def __len__(self) -> int:
+        return self.n
+
+    @property
+    def x(self) -> np.ndarray:
+        """The x values (a view: copy it to keep it)."""
+        return self._x[:self.n]
+
+    @property
+    def y(self) -> np.ndarray:
+        return self._y[:self.n]
+
+    def last(self) -> tuple[float, float] | None:
+        return (float(self._x[self.n - 1]), float(self._y[self.n - 1])) if self.n else None
+
+    def append(self, x: float, y: float) -> None:
+        if self.n == self.capacity:
+            self._merge()
+        self._x[self.n] = x
+        self._y[self.n] = y
+        self.n += 1
+
+    def extend(self, xs, ys) -> None:
+        for x, y in zip(xs, ys):
+            self.append(x, y)
+
+    def _merge(self) -> None:
+        half = self.n // 2
+        self._x[:half] = 0.5 * (self._x[0:2 * half:2] + self._x[1:2 * half:2])
+        self._y[:half] = 0.5 * (self._y[0:2 * half:2] + self._y[1:2 * half:2])
+        if self.n % 2:
+            self._x[half] = self._x[self.n - 1]
+            self._y[half] = self._y[self.n - 1]
+            half += 1
+        self.n = half
+
+    def truncate(self, x_max: float) -> None:
+        """Drop every point with x > x_max (after a rewind)."""
+        self.n = int(np.searchsorted(self._x[:self.n], x_max, side="right"))
+
+    def clear(self) -> None:
+        self.n = 0
+
+    def to_array(self) -> np.ndarray:
+        """(n, 2) copy: columns x and y."""
+        return np.stack([self.x, self.y], axis=1) if self.n else np.zeros((0, 2))
+
+    @classmethod
+    def from_array(cls, arr, capacity: int = DEFAULT_CAPACITY) -> "Series":
+        s = cls(capacity)
+        arr = np.asarray(arr, dtype=np.float64).reshape(-1, 2)
+        s.extend(arr[:, 0], arr[:, 1])
+        return s
+
+
+class RunHistory:
+    """Every curve of one training run, bounded.
+
+    Batch curves use the global step (1-based batch count) as x; epoch curves too (the step at
+    which the epoch ended), so batch and epoch points share one axis.
+    """
+
+    #: Weight of the newest batch in the smoothed curves (an exponential moving average).
+    SMOOTHING = 0.05
+    BATCH_CURVES = ("loss", "loss_smooth", "accuracy_smooth")
+    EPOCH_CURVES = ("train_loss", "val_loss", "train_accuracy", "val_accuracy")
+
+    def __init__(self, capacity: int = DEFAULT_CAPACITY):
+        self.capacity = capacity
+        self.curves = {name: Series(capacity) for name in self.BATCH_CURVES + self.EPOCH_CURVES}
+        self.grad_norms: dict[int, Series] = {}
+        self.steps = 0           # batches recorded
+        self.epochs = 0          # epochs recorded
+        self._ema = {"loss": None, "accuracy": None}
+
+    def __getitem__(self, name: str) -> Series:
+        return self.curves[name]
+
+    # ---- adding ------------------------------------------------------------------------------
+    def _smooth(self, key: str, value: float) -> float:
+        prev = self._ema[key]
+        if prev is None or not math.isfinite(prev):
+            self._ema[key] = value
+        elif math.isfinite(value):
+            self._ema[key] = (1 - self.SMOOTHING) * prev + self.SMOOTHING * value
+        return self._ema[key]
+
+    def add_batch(self, event) -> None:
+        """Record one nncore.train.BatchEvent."""
+        step = event.step
+        self.curves["loss"].append(step, event.loss)
+        self.curves["loss_smooth"].append(step, self._smooth("loss", event.loss))
+        if math.isfinite(event.accuracy):
+            self.curves["accuracy_smooth"].append(step, self._smooth("accuracy", event.accuracy))
+        for layer, norm in event.grad_norms.items():
+            series = self.grad_norms.get(layer)
+            if series is None:
+                series = self.grad_norms[layer] = Series(self.capacity)
+            series.append(step, norm)
+        self.steps = step
+
+    def add_epoch(self, event) -> None:
+        """Record one nncore.train.EpochEvent."""
+        self.curves["train_loss"].append(event.step, event.train_loss)
+        self.curves["train_accuracy"].append(event.step, event.train_accuracy)
+        if event.val_loss is not None:
+            self.curves["val_loss"].append(event.step, event.val_loss)
+        if event.val_accuracy is not None:
+            self.curves["val_accuracy"].append(event.step, event.val_accuracy)
+        self.epochs = event.epoch
+
+    # ---- going back --------------------------------------------------------------------------
+    def truncate(self, step: int, epochs: int) -> None:
+        """Keep what happened up to ``step`` (after a rewind to that step)."""
+        for series in list(self.curves.values()) + list(self.grad_norms.values()):
+            series.truncate(step)
+        self.steps, self.epochs = step, epochs
+        for key, curve in (("loss", "loss_smooth"), ("accuracy", "accuracy_smooth")):
+            last = self.curves[curve].last()
+            self._ema[key] = last[1] if last else None
+
+    def clear(self) -> None:
+        self.truncate(0, 0)
+        self.grad_norms.clear()
+
+    # ---- files -------------------------------------------------------------------------------
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Every curve as an (n, 2) array, for a project file."""
+        out = {f"curve/{name}": s.to_array() for name, s in self.curves.items()}
+        out.update({f"grad_norm/{layer}": s.to_array() for layer, s in self.grad_norms.items()})
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays: dict, steps: int = 0, epochs: int = 0,
+                    capacity: int = DEFAULT_CAPACITY) -> "RunHistory":
+        h = cls(capacity)
+        for key, arr in arrays.items():
+            kind, _, name = key.partition("/")
+            if kind == "curve" and name in h.curves:
+                h.curves[name] = Series.from_array(arr, capacity)
+            elif kind == "grad_norm" and name.isdigit():
+                h.grad_norms[int(name)] = Series.from_array(arr, capacity)
+        h.truncate(steps, epochs)   # also restores the smoothing state
+        return h
