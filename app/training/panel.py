@@ -1,0 +1,376 @@
+"""The training panel: data set, loss, optimizer and its settings, batch size, epochs, seed,
+validation split; Train/Pause, Step batch, Step epoch, Stop, Reset weights, Rewind; the epoch
+progress bar.
+
+Every field is validated as typed and explains impossible values where they are entered. While
+training runs only the optimizer's settings (learning rate, momentum, ...) and the number of
+epochs can change; they take effect at the next batch.
+"""
+from __future__ import annotations
+
+import copy
+import inspect
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QFrame, QGridLayout, QGroupBox,
+                               QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea,
+                               QSizePolicy, QVBoxLayout, QWidget)
+
+from superqt.utils import qthrottled
+
+from nncore import data as nn_data
+from nncore.errors import SpecError
+from nncore.hparams import HParam
+from nncore.registry import LOSSES, OPTIMIZERS
+from nncore.session import TrainingConfig
+
+from ..widgets.fields import BoolField, ValidatedField, field_for
+
+_SUBSET = HParam("int", "Train on only this many images of each class (empty: all of them). "
+                        "Small subsets train in seconds.", min=1, max=10_000_000)
+
+
+def optimizer_defaults(cls) -> dict:
+    sig = inspect.signature(cls.__init__)
+    return {n: p.default for n, p in sig.parameters.items()
+            if n in cls.hparams and p.default is not inspect.Parameter.empty}
+
+
+def dataset_entries() -> list[tuple[str, str, bool, str]]:
+    """[(name, title, available, reason)] of every data set nncore lists."""
+    lister = getattr(nn_data, "list_datasets", None)
+    if lister is None:
+        return [("mnist", "MNIST (built in)", True, "")]
+    out = []
+    for info in lister():
+        if isinstance(info, str):
+            out.append((info, info, True, ""))
+        else:
+            out.append((info.name, getattr(info, "title", "") or info.name,
+                        bool(getattr(info, "available", True)), getattr(info, "reason", "")))
+    return out
+
+
+def _shrinkable(combo: QComboBox) -> None:
+    """A combo box that may be narrower than its longest entry (the panel is narrow)."""
+    combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(10)
+
+
+class TrainingPanel(QScrollArea):
+    def __init__(self, controller, icons, parent=None):
+        super().__init__(parent)
+        self.setObjectName("trainingPanel")
+        self.controller = controller
+        self.state = controller.state
+        self.icons = icons
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setFrameShape(QFrame.NoFrame)
+        body = QWidget(self)
+        self.setWidget(body)
+        lay = QVBoxLayout(body)
+        lay.setContentsMargins(8, 6, 8, 8)
+        lay.setSpacing(8)
+        lay.addWidget(self._controls_box())
+        lay.addWidget(self._data_box())
+        lay.addWidget(self._optimizer_box())
+        lay.addStretch(1)
+        s = self.state
+        s.configChanged.connect(self._on_state_config_changed)
+        s.runStateChanged.connect(self._on_state_run_state_changed)
+        self._show_progress = qthrottled(self._show_progress_now, timeout=100, leading=True)
+        s.progressChanged.connect(self._on_state_progress_changed)
+        s.specChecked.connect(self._on_state_spec_checked)
+        s.dataChanged.connect(self._on_state_data_changed)
+        s.historyReset.connect(self._on_state_history_reset)
+        controller.runOutdatedChanged.connect(self._on_controller_run_outdated_changed)
+        self._on_state_config_changed(s.config)
+        self._update_enabled()
+
+    # ---- building ----------------------------------------------------------------------------
+    def _button(self, name, text, icon, tip, slot) -> QPushButton:
+        b = QPushButton(self.icons(icon), text)
+        b.setObjectName(name)
+        b.setToolTip(tip)
+        b.clicked.connect(slot)
+        b.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
+        b.setMinimumWidth(60)
+        return b
+
+    def _controls_box(self) -> QWidget:
+        box = QGroupBox("Run")
+        grid = QGridLayout(box)
+        grid.setSpacing(6)
+        c = self.controller
+        self.train_button = self._button("trainButton", "Train", "play",
+                                         "Train until the number of epochs is reached; press "
+                                         "again to pause (Space)", self._on_train_clicked)
+        self.train_button.setMinimumHeight(34)
+        self.train_button.setProperty("primary", True)
+        self.step_batch_button = self._button("stepBatchButton", "Step batch", "step-batch",
+                                              "Train exactly one batch, then pause (F10)",
+                                              c.step_batch)
+        self.step_epoch_button = self._button("stepEpochButton", "Step epoch", "step-epoch",
+                                              "Train to the end of this epoch, then pause "
+                                              "(F11)", c.step_epoch)
+        self.stop_button = self._button("stopButton", "Stop", "stop",
+                                        "End this run after the current batch; the weights "
+                                        "are kept", c.stop)
+        self.reset_button = self._button("resetButton", "Reset weights", "reset",
+                                         "Draw new initial weights and clear the history",
+                                         c.reset_weights)
+        self.rewind_button = self._button("rewindButton", "Rewind", "rewind",
+                                          "Go back to where training was last paused: the "
+                                          "same steps then replay identically",
+                                          lambda: c.rewind(False))
+        grid.addWidget(self.train_button, 0, 0, 1, 2)
+        grid.addWidget(self.step_batch_button, 1, 0)
+        grid.addWidget(self.step_epoch_button, 1, 1)
+        grid.addWidget(self.stop_button, 2, 0)
+        grid.addWidget(self.rewind_button, 2, 1)
+        grid.addWidget(self.reset_button, 3, 0, 1, 2)
+        self.progress = QProgressBar()
+        self.progress.setObjectName("epochProgress")
+        self.progress.setTextVisible(True)
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("Not trained yet")
+        self.progress.setToolTip("Progress through the current epoch")
+        grid.addWidget(self.progress, 4, 0, 1, 2)
+        self.notice = QLabel()
+        self.notice.setObjectName("runNotice")
+        self.notice.setWordWrap(True)
+        self.notice.hide()
+        grid.addWidget(self.notice, 5, 0, 1, 2)
+        return box
+
+    def _data_box(self) -> QWidget:
+        box = QGroupBox("Data and schedule")
+        form = QFormLayout(box)
+        form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+        self.dataset_combo = QComboBox()
+        self.dataset_combo.setObjectName("datasetCombo")
+        _shrinkable(self.dataset_combo)
+        for name, title, available, reason in dataset_entries():
+            self.dataset_combo.addItem(title, name)
+            i = self.dataset_combo.count() - 1
+            if not available:
+                item = self.dataset_combo.model().item(i)
+                item.setEnabled(False)
+                self.dataset_combo.setItemData(i, reason, Qt.ToolTipRole)
+        self.dataset_combo.setToolTip("The images and labels to learn from")
+        self.dataset_combo.activated.connect(self._on_dataset_combo_activated)
+        form.addRow("Data set", self.dataset_combo)
+        F = TrainingConfig.FIELDS
+        self.batch_field = ValidatedField(F["batch_size"], check=self._check_batch_size)
+        self.batch_field.setObjectName("batchSizeField")
+        self.epochs_field = ValidatedField(F["epochs"])
+        self.epochs_field.setObjectName("epochsField")
+        self.seed_field = ValidatedField(F["seed"])
+        self.seed_field.setObjectName("seedField")
+        self.val_field = ValidatedField(F["val_split"])
+        self.val_field.setObjectName("valSplitField")
+        self.subset_field = ValidatedField(_SUBSET, allow_none=True, placeholder="all images")
+        self.subset_field.setObjectName("subsetField")
+        self.standardize_field = BoolField(F["standardize"], text="Standardise inputs")
+        self.standardize_field.setObjectName("standardizeField")
+        for label, w, key in (("Batch size", self.batch_field, "batch_size"),
+                              ("Epochs", self.epochs_field, "epochs"),
+                              ("Seed", self.seed_field, "seed"),
+                              ("Validation split", self.val_field, "val_split"),
+                              ("Per class", self.subset_field, "subset_per_class"),
+                              ("", self.standardize_field, "standardize")):
+            w.valueEdited.connect(lambda v, k=key: self._on_field_value_edited(k, v))
+            lab = QLabel(label)
+            lab.setToolTip(w.toolTip() or getattr(getattr(w, "hparam", None), "help", ""))
+            form.addRow(lab, w)
+        return box
+
+    def _optimizer_box(self) -> QWidget:
+        box = QGroupBox("Loss and optimizer")
+        self.opt_form = QFormLayout(box)
+        self.opt_form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+        self.loss_combo = QComboBox()
+        self.loss_combo.setObjectName("lossCombo")
+        _shrinkable(self.loss_combo)
+        for name, cls in LOSSES.items():
+            self.loss_combo.addItem(name, name)
+            self.loss_combo.setItemData(self.loss_combo.count() - 1, cls.describe(),
+                                        Qt.ToolTipRole)
+        self.loss_combo.activated.connect(self._on_loss_combo_activated)
+        self.optimizer_combo = QComboBox()
+        self.optimizer_combo.setObjectName("optimizerCombo")
+        _shrinkable(self.optimizer_combo)
+        for name, cls in OPTIMIZERS.items():
+            self.optimizer_combo.addItem(name, name)
+            self.optimizer_combo.setItemData(self.optimizer_combo.count() - 1, cls.describe(),
+                                             Qt.ToolTipRole)
+        self.optimizer_combo.activated.connect(self._on_optimizer_combo_activated)
+        self.opt_form.addRow("Loss", self.loss_combo)
+        self.opt_form.addRow("Optimizer", self.optimizer_combo)
+        self.opt_fields: dict = {}
+        self._opt_type = None
+        return box
+
+    def _rebuild_optimizer_fields(self, opt: dict) -> None:
+        while self.opt_form.rowCount() > 2:
+            self.opt_form.removeRow(2)
+        self.opt_fields = {}
+        cls = OPTIMIZERS.get(opt["type"])
+        self._opt_type = opt["type"]
+        if cls is None:
+            return
+        values = {**optimizer_defaults(cls), **opt.get("config", {})}
+        for name, hp in cls.hparams.items():
+            w = field_for(hp, values.get(name))
+            w.setObjectName("learningRateField" if name == "lr" else f"optimizer_{name}")
+            w.valueEdited.connect(lambda v, n=name: self._on_optimizer_field_value_edited(n, v))
+            label = QLabel("Learning rate" if name == "lr" else name.replace("_", " "))
+            label.setToolTip(hp.help)
+            self.opt_form.addRow(label, w)
+            self.opt_fields[name] = w
+
+    # ---- checks ------------------------------------------------------------------------------
+    def training_set_size(self, config: TrainingConfig | None = None) -> int | None:
+        """How many images the next run trains on, if the data set is loaded."""
+        d = self.state.data
+        if d is None:
+            return None
+        config = config or self.state.config
+        pool = d.n_train + (len(d.labels) if d.name == "validation" else 0)
+        if config.subset_per_class:
+            pool = min(pool, config.subset_per_class * len(d.class_names))
+        return max(0, round(pool * (1 - config.val_split)))
+
+    def _check_batch_size(self, value) -> str | None:
+        n = self.training_set_size()
+        if n is not None and value > n:
+            return (f"a batch of {value:,} is larger than the training set ({n:,} images): "
+                    f"use at most {n:,}")
+        return None
+
+    # ---- model -> view -----------------------------------------------------------------------
+    def _on_state_config_changed(self, config: TrainingConfig) -> None:
+        i = self.dataset_combo.findData(config.dataset)
+        if i < 0:
+            self.dataset_combo.addItem(config.dataset, config.dataset)
+            i = self.dataset_combo.count() - 1
+        self.dataset_combo.blockSignals(True)
+        self.dataset_combo.setCurrentIndex(i)
+        self.dataset_combo.blockSignals(False)
+        for combo, value in ((self.loss_combo, config.loss["type"]),
+                             (self.optimizer_combo, config.optimizer["type"])):
+            combo.blockSignals(True)
+            combo.setCurrentIndex(max(combo.findData(value), 0))
+            combo.blockSignals(False)
+        for w, value in ((self.batch_field, config.batch_size), (self.epochs_field,
+                         config.epochs), (self.seed_field, config.seed),
+                         (self.val_field, config.val_split),
+                         (self.subset_field, config.subset_per_class),
+                         (self.standardize_field, config.standardize)):
+            if w.value() != value or w.error():
+                w.set_value(value)
+        if config.optimizer["type"] != self._opt_type:
+            self._rebuild_optimizer_fields(config.optimizer)
+        else:
+            cls = OPTIMIZERS.get(config.optimizer["type"])
+            values = {**(optimizer_defaults(cls) if cls else {}),
+                      **config.optimizer.get("config", {})}
+            for name, w in self.opt_fields.items():
+                if w.value() != values.get(name):
+                    w.set_value(values.get(name))
+        self.batch_field.revalidate()
+        self._update_enabled()
+
+    def _on_state_data_changed(self, data) -> None:
+        self.batch_field.revalidate()
+
+    def _on_state_run_state_changed(self, run_state: str) -> None:
+        self._update_enabled()
+
+    def _on_state_spec_checked(self, check) -> None:
+        self._update_enabled()
+
+    def _on_state_history_reset(self) -> None:
+        if self.state.history.steps == 0:
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
+            self.progress.setFormat("Not trained yet")
+
+    def _on_state_progress_changed(self, p) -> None:
+        self._show_progress()
+
+    def _show_progress_now(self) -> None:
+        p = self.state.progress
+        if p.batches_per_epoch <= 0:
+            return
+        self.progress.setRange(0, p.batches_per_epoch)
+        self.progress.setValue(p.batch)
+        target = f"/{p.target_epoch}" if p.target_epoch else ""
+        self.progress.setFormat(f"Epoch {p.epoch + 1 if p.batch else p.epoch}{target} · "
+                                f"batch {p.batch}/{p.batches_per_epoch}")
+
+    def _on_controller_run_outdated_changed(self, outdated: bool) -> None:
+        self.notice.setText("The network or the settings changed: the next Train starts a new "
+                            "run with new weights. Undo the change to continue this run.")
+        self.notice.setVisible(outdated)
+
+    def _update_enabled(self) -> None:
+        rs = self.state.run_state
+        running = rs == "running"
+        can = self.controller.can_train
+        self.train_button.setEnabled(can or running)
+        self.train_button.setText({"running": "Pause", "paused": "Resume"}.get(rs, "Train"))
+        self.train_button.setIcon(self.icons("pause" if running else "play"))
+        tip = "Pause after the current batch (Space)" if running else (
+            "Train until the number of epochs is reached (Space)" if can else
+            "The network is invalid: fix the layer marked in red to train")
+        self.train_button.setToolTip(tip)
+        for b in (self.step_batch_button, self.step_epoch_button):
+            b.setEnabled(can and not running)
+        self.stop_button.setEnabled(rs in ("running", "paused"))
+        self.reset_button.setEnabled(not running)
+        self.rewind_button.setEnabled(rs == "paused")
+        for w in (self.dataset_combo, self.loss_combo, self.optimizer_combo, self.batch_field,
+                  self.seed_field, self.val_field, self.subset_field, self.standardize_field):
+            w.setEnabled(not running)
+        if running:
+            self.dataset_combo.setToolTip("Pause or stop training to change the data set")
+        else:
+            self.dataset_combo.setToolTip("The images and labels to learn from")
+
+    # ---- view -> model -----------------------------------------------------------------------
+    def _set_config(self, **changes) -> None:
+        d = self.state.config.to_dict()
+        d.update(changes)
+        try:
+            config = TrainingConfig.from_dict(d)
+        except (SpecError, TypeError, ValueError):
+            return      # the field shows why; the model keeps its last valid settings
+        self.state.set_config(config)
+
+    def _on_field_value_edited(self, key: str, value) -> None:
+        self._set_config(**{key: value})
+
+    def _on_dataset_combo_activated(self, index: int) -> None:
+        self._set_config(dataset=self.dataset_combo.itemData(index))
+
+    def _on_loss_combo_activated(self, index: int) -> None:
+        self._set_config(loss={"type": self.loss_combo.itemData(index), "config": {}})
+
+    def _on_optimizer_combo_activated(self, index: int) -> None:
+        name = self.optimizer_combo.itemData(index)
+        if name == self.state.config.optimizer["type"]:
+            return
+        defaults = optimizer_defaults(OPTIMIZERS[name])
+        self._set_config(optimizer={"type": name,
+                                    "config": {"lr": defaults.get("lr", 0.01)}})
+
+    def _on_optimizer_field_value_edited(self, name: str, value) -> None:
+        opt = copy.deepcopy(self.state.config.optimizer)
+        opt.setdefault("config", {})[name] = value
+        self._set_config(optimizer=opt)
+
+    def _on_train_clicked(self) -> None:
+        self.controller.toggle()

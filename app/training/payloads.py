@@ -1,0 +1,141 @@
+"""Display data made from a network, in the worker thread: the GUI thread only draws it.
+
+- ``weight_histograms`` / ``grad_histograms``: per layer, the distribution of W and of dL/dW.
+- ``tile_image``: a layer's weights as a mosaic — one 28x28 tile per unit of a Dense layer that
+  reads the flattened image, one tile per (filter, input channel) of a Conv2D layer.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..state import Histogram, TileImage, ViewData
+
+BINS = 60
+#: Histograms of large layers look at an evenly spaced sample of this many values.
+HIST_SAMPLE = 60_000
+#: At most this many tiles are drawn.
+MAX_TILES = 256
+
+
+def _sample(a: np.ndarray) -> np.ndarray:
+    flat = a.ravel()
+    if flat.size > HIST_SAMPLE:
+        flat = flat[::math.ceil(flat.size / HIST_SAMPLE)]
+    return flat
+
+
+def _histogram(a: np.ndarray) -> Histogram | None:
+    flat = _sample(a)
+    flat = flat[np.isfinite(flat)]
+    if flat.size == 0:
+        return None
+    lo, hi = float(flat.min()), float(flat.max())
+    if hi - lo < 1e-12:
+        lo, hi = lo - 0.5, hi + 0.5
+    counts, edges = np.histogram(flat, bins=BINS, range=(lo, hi))
+    return Histogram(edges=edges.astype(np.float64), counts=counts.astype(np.float64))
+
+
+def _main_weight(layer) -> str | None:
+    """The weight array that characterises a layer: W, else its first parameter."""
+    if "W" in layer.params:
+        return "W"
+    return next(iter(layer.params), None)
+
+
+def weight_histograms(net) -> dict:
+    out = {}
+    for i, layer in enumerate(net.layers):
+        key = _main_weight(layer)
+        if key is not None:
+            h = _histogram(layer.params[key])
+            if h is not None:
+                out[i] = h
+    return out
+
+
+def grad_histograms(net) -> dict:
+    out = {}
+    for i, layer in enumerate(net.layers):
+        key = _main_weight(layer)
+        if key is not None and key in layer.grads:
+            h = _histogram(layer.grads[key])
+            if h is not None:
+                out[i] = h
+    return out
+
+
+def tile_layers(net) -> list[tuple[int, str]]:
+    """[(layer index, caption)] of the layers whose weights can be drawn as image tiles."""
+    out = []
+    c, h, w = net.input_shape if len(net.input_shape) == 3 else (0, 0, 0)
+    for i, layer in enumerate(net.layers):
+        name = type(layer).__name__
+        weights = layer.params.get("W")
+        if weights is None:
+            continue
+        if name == "Conv2D" and weights.ndim == 4:
+            out.append((i, f"{i}: {name} filters {weights.shape[2]}×{weights.shape[3]}"))
+        elif weights.ndim == 2 and h and weights.shape[0] == c * h * w:
+            out.append((i, f"{i}: {name} weights as {h}×{w} images"))
+    return out
+
+
+def _grid(n: int) -> tuple[int, int]:
+    cols = math.ceil(math.sqrt(n * 2))   # wider than tall: fits a landscape panel
+    cols = min(cols, n)
+    return math.ceil(n / cols), cols
+
+
+def tile_image(net, layer_index: int) -> TileImage | None:
+    """The mosaic of ``layer_index``'s weights, or None if that layer cannot be tiled."""
+    if not 0 <= layer_index < len(net.layers):
+        return None
+    layer = net.layers[layer_index]
+    weights = layer.params.get("W")
+    if weights is None:
+        return None
+    if weights.ndim == 4:                              # Conv2D: (F, C, kh, kw)
+        f, c, kh, kw = weights.shape
+        tiles = weights.reshape(f * c, kh, kw)
+        caption = f"{f} filters × {c} input channel{'s' if c > 1 else ''}"
+    elif weights.ndim == 2 and len(net.input_shape) == 3:   # Dense on the flattened image
+        ch, h, w = net.input_shape
+        if weights.shape[0] != ch * h * w:
+            return None
+        # one tile per unit; colour images show their first channel
+        tiles = weights.T.reshape(weights.shape[1], ch, h, w)[:, 0]
+        caption = f"{weights.shape[1]} units, each a {h}×{w} weight image"
+    else:
+        return None
+    n = min(len(tiles), MAX_TILES)
+    if n < len(tiles):
+        caption += f" (first {n} shown)"
+    tiles = tiles[:n].astype(np.float32)
+    th, tw = tiles.shape[1:]
+    rows, cols = _grid(n)
+    gap = 1
+    image = np.full((rows * (th + gap) - gap, cols * (tw + gap) - gap), np.nan, np.float32)
+    # each tile scaled to its own range, so faint units are as visible as strong ones
+    scale = np.abs(tiles).reshape(n, -1).max(axis=1)
+    scale[scale == 0] = 1.0
+    tiles = tiles / scale[:, None, None]
+    for k in range(n):
+        r, q = divmod(k, cols)
+        image[r * (th + gap):r * (th + gap) + th, q * (tw + gap):q * (tw + gap) + tw] = tiles[k]
+    return TileImage(layer=layer_index, image=image, tiles=n, tile_shape=(th, tw),
+                     grid=(rows, cols), vmax=1.0, caption=caption)
+
+
+def view_data(net, step: int, tile_layer: int | None) -> ViewData:
+    """Everything the weight views show, computed from ``net`` now (copies, safe to send)."""
+    layers = tile_layers(net)
+    if tile_layer is None or tile_layer not in [i for i, _ in layers]:
+        tile_layer = layers[0][0] if layers else None
+    return ViewData(step=step, weight_hists=weight_histograms(net),
+                    grad_hists=grad_histograms(net),
+                    tiles=tile_image(net, tile_layer) if tile_layer is not None else None,
+                    tile_layers=layers,
+                    layer_names={i: repr(layer) for i, layer in enumerate(net.layers)})

@@ -1,0 +1,484 @@
+"""The training worker: one thread that owns the Trainer and obeys commands between batches.
+
+The GUI never touches the network. It sends commands (``send("run")``, ``send("pause")``, ...)
+through a queue; the worker's loop takes one command or trains one batch, never interrupting a
+batch. What the GUI sees comes back as Qt signals carrying copies, throttled:
+
+- ``updated(Update)`` at most ``1 / UPDATE_INTERVAL`` times a second while training runs: the
+  batches trained since the last update, finished epochs, the position; every
+  ``HEAVY_INTERVAL`` seconds (and whenever training stops) also a weight snapshot and the
+  histograms and tiles of the weight views;
+- ``runStateChanged(str)``: "idle", "running", "paused", "finished";
+- ``failed(Failure)``: any exception, as a message with the traceback as details; the worker
+  then waits for the next command, so training can start again;
+- ``historyReset(step, epochs)``: the run was rebuilt (0, 0) or rewound to ``step``;
+- ``inspected(list)``: nncore.inspect.layer_reports after a stepped batch or a pause;
+- ``dataLoaded(EvalData)``, ``projectSaved(path)``, ``projectOpened(OpenedProject)``.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import math
+import queue
+import time
+import traceback
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QObject, QThread, Signal
+
+from nncore import data as nn_data
+from nncore import infer_shapes, inspect as nn_inspect, io
+from nncore.errors import DataError, ModelFileError, SpecError
+from nncore.session import TrainingConfig, build_trainer, prepare_data
+from nncore.train import Diverged, History, evaluate
+
+from .. import project
+from ..history import RunHistory
+from ..state import EpochReport, EvalData, Failure, ModelSnapshot, Progress
+from .payloads import view_data
+
+#: Seconds between updates to the GUI while training runs (at most ~30 a second).
+UPDATE_INTERVAL = 1 / 30
+#: Seconds between weight snapshots and weight views while training runs.
+HEAVY_INTERVAL = 0.5
+#: Networks up to this many weights are built as soon as they are edited (to show their
+#: initial weights); bigger ones are built when training starts.
+PREVIEW_MAX_PARAMS = 5_000_000
+
+
+@dataclass
+class Update:
+    batches: list = field(default_factory=list)       # nncore.train.BatchEvent
+    epochs: list = field(default_factory=list)        # EpochReport
+    progress: Progress | None = None
+    snapshot: ModelSnapshot | None = None
+    views: object = None                              # ViewData
+
+
+def _run_key(spec: dict, config: TrainingConfig) -> str:
+    """What decides a run: changing any of it means a new run (learning-rate-like optimizer
+    settings and the number of epochs can change during a run)."""
+    c = config.to_dict()
+    c.pop("epochs")
+    c["optimizer"] = c["optimizer"]["type"]
+    return json.dumps([spec, c], sort_keys=True, default=str)
+
+
+def _data_key(config: TrainingConfig) -> tuple:
+    return (config.dataset, config.subset_per_class, config.val_split, config.seed,
+            config.standardize)
+
+
+def failure_from(exc: BaseException) -> Failure:
+    """A readable message for an exception from the worker, with the traceback as details."""
+    details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    if isinstance(exc, Diverged):
+        return Failure("Training diverged", f"Training paused: {exc.reason}", details,
+                       kind="diverged", can_rewind=True)
+    if isinstance(exc, MemoryError):
+        return Failure("Out of memory",
+                       "The computer ran out of memory while training. Make the network smaller "
+                       "(fewer units or filters) or the batch size smaller, then train again.",
+                       details)
+    if isinstance(exc, SpecError):
+        return Failure("The network cannot be built", str(exc), details, kind="settings")
+    if isinstance(exc, DataError):
+        return Failure("The data does not fit", str(exc), details, kind="settings")
+    if isinstance(exc, ModelFileError):
+        return Failure("The file cannot be opened", str(exc), details, kind="file")
+    if isinstance(exc, OSError):
+        return Failure("The file cannot be written", str(exc), details, kind="file")
+    return Failure("Training stopped by an error",
+                   f"{type(exc).__name__}: {exc}. The network and its history are kept; "
+                   f"you can train again.", details)
+
+
+class _Thread(QThread):
+    def __init__(self, worker):
+        super().__init__()
+        self.setObjectName("trainingWorkerThread")
+        self._worker = worker
+
+    def run(self):
+        self._worker._loop()
+
+
+class TrainingWorker(QObject):
+    updated = Signal(object)
+    runStateChanged = Signal(str)
+    failed = Signal(object)
+    historyReset = Signal(int, int)
+    inspected = Signal(object)
+    dataLoaded = Signal(object)
+    projectSaved = Signal(str)
+    projectOpened = Signal(object)
+    runOutdated = Signal(bool)   # the settings or network changed: the next Train starts anew
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._queue: queue.Queue = queue.Queue()
+        self._thread = _Thread(self)
+        # everything below belongs to the worker thread once it runs
+        self._spec: dict = {}
+        self._config = TrainingConfig()
+        self._trainer = None
+        self._trainer_key = None
+        self._trainer_spec = None
+        self._trainer_config = None
+        self._dataset = None
+        self._prepared = None
+        self._prepared_key = None
+        self._mode = "idle"
+        self._target_epoch = 0
+        self._run_start_epoch = 0
+        self._stop_at_epoch_end = False
+        self._pause_point = None
+        self._pending: list = []
+        self._pending_epochs: list = []
+        self._last_emit = 0.0
+        self._last_heavy = 0.0
+        self._elapsed = 0.0
+        self._running_since = None
+        self._tile_layer = None
+        self._last_eval = None
+        self._quit = False
+
+    # ---- GUI side ----------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+
+    def send(self, name: str, *args) -> None:
+        """Queue a command; the worker takes it before its next batch."""
+        self._queue.put((name, args))
+
+    def shutdown(self, timeout_ms: int = 30_000) -> bool:
+        """Stop after the current batch and join the thread. True if it ended in time."""
+        if not self._thread.isRunning():
+            return True
+        self._queue.put(("quit", ()))
+        return self._thread.wait(timeout_ms)
+
+    def is_alive(self) -> bool:
+        return self._thread.isRunning()
+
+    # ---- the loop (worker thread) ------------------------------------------------------------
+    def _loop(self) -> None:
+        while not self._quit:
+            running = self._mode == "running"
+            try:
+                if not running:
+                    self._flush(heavy=False)
+                name, args = self._queue.get(block=not running)
+            except queue.Empty:
+                name = None
+            try:
+                if name is not None:
+                    getattr(self, f"_cmd_{name}")(*args)
+                else:
+                    self._train_batch()
+            except Exception as e:  # noqa: BLE001 - every error reaches the window
+                self._fail(e)
+        self._flush(heavy=False)
+
+    def _fail(self, exc: BaseException) -> None:
+        self._stop_at_epoch_end = False
+        self.failed.emit(failure_from(exc))
+        self._set_mode("paused" if self._trainer is not None and self._trainer.step else "idle")
+
+    # ---- commands ----------------------------------------------------------------------------
+    def _cmd_quit(self):
+        self._leave_running()
+        self._quit = True
+
+    def _cmd_configure(self, spec: dict, config: TrainingConfig):
+        # Only the newest of several queued configurations matters (typing sends many).
+        self._spec, self._config = copy.deepcopy(spec), copy.deepcopy(config)
+        same_run = (self._trainer is not None
+                    and _run_key(self._spec, self._config) == self._trainer_key)
+        self.runOutdated.emit(not same_run and self._trainer is not None
+                              and self._trainer.step > 0)
+        if same_run:
+            self._apply_live_settings()
+            return
+        if self._mode == "running":
+            return                      # a new run starts when this one is over
+        if self._trainer is None or self._trainer.step == 0:
+            self._preview()
+
+    def _apply_live_settings(self):
+        self._trainer_config.optimizer = copy.deepcopy(self._config.optimizer)
+        self._trainer_config.epochs = self._config.epochs
+        opt = self._trainer.optimizer
+        for name, value in self._config.optimizer.get("config", {}).items():
+            if name in opt.hparams and getattr(opt, name) != value:
+                setattr(opt, name, value)
+                if name == "lr":
+                    self._trainer.base_lr = value
+        if self._mode in ("running", "paused") and self._run_start_epoch is not None:
+            self._target_epoch = self._run_start_epoch + self._config.epochs
+
+    def _cmd_prepare(self):
+        """Load the data set now (at startup), so the first Train is immediate."""
+        self._prepare()
+        self._preview()
+
+    def _cmd_run(self):
+        if self._mode == "running":
+            return
+        self._ensure_trainer()
+        if self._mode in ("idle", "finished") or self._target_epoch <= self._trainer.epoch:
+            self._run_start_epoch = self._trainer.epoch
+            self._target_epoch = self._trainer.epoch + self._config.epochs
+        self._stop_at_epoch_end = False
+        self._set_mode("running")
+
+    def _cmd_pause(self):
+        if self._mode != "running":
+            return
+        self._step_inspected()          # the batch after the click, with its inspection
+        self._pause_point = self._trainer.snapshot()
+        self._set_mode("paused")
+
+    def _cmd_step_batch(self):
+        if self._mode == "running":
+            return
+        self._ensure_trainer()
+        if self._pause_point is None:
+            self._pause_point = self._trainer.snapshot()
+        self._step_inspected()
+        self._set_mode("paused")
+
+    def _cmd_step_epoch(self):
+        if self._mode == "running":
+            return
+        self._ensure_trainer()
+        if self._pause_point is None:
+            self._pause_point = self._trainer.snapshot()
+        self._stop_at_epoch_end = True
+        self._set_mode("running")
+
+    def _cmd_stop(self):
+        if self._mode in ("running", "paused"):
+            self._stop_at_epoch_end = False
+            self._set_mode("finished")
+
+    def _cmd_reset(self):
+        self._leave_running()
+        self._trainer = None
+        self._pause_point = None
+        self._pending, self._pending_epochs = [], []
+        self._elapsed = 0.0
+        self.historyReset.emit(0, 0)
+        self.runOutdated.emit(False)
+        self._set_mode("idle")
+        self._preview()
+
+    def _cmd_rewind(self, to_good_state: bool = False):
+        if self._trainer is None or self._mode == "running":
+            return
+        target = self._trainer.good_state if to_good_state else self._pause_point
+        if target is None:
+            return
+        self._pending, self._pending_epochs = [], []
+        self._trainer.restore(target)
+        self._trainer.good_state = self._trainer.snapshot() if to_good_state else \
+            self._trainer.good_state
+        self.historyReset.emit(self._trainer.step, self._trainer.epoch)
+        self._set_mode("paused", force=True)
+
+    def _cmd_set_tile_layer(self, index):
+        self._tile_layer = index
+        if self._mode != "running":
+            self._flush(heavy=True, force=True)
+
+    def _cmd_save(self, path: str, builder_spec: dict, history: RunHistory):
+        self._flush(heavy=False)        # the file gets the state between two batches
+        if self._trainer is None:       # never trained: save the initial weights
+            self._new_trainer()
+        ck = project.checkpoint_for(self._trainer, self._trainer_config, builder_spec, history,
+                                    self._prepared.class_names, self._prepared.preprocessing,
+                                    self._target_epoch)
+        io.save(ck, path, kind="project")
+        self.projectSaved.emit(path)
+
+    def _cmd_open(self, path: str):
+        """Open a project: nothing changes unless it loads completely."""
+        if self._mode == "running":
+            self._cmd_pause()
+        opened = project.read_project(path)
+        ck, config = opened.checkpoint, opened.config
+        prepared = self._prepare(config, emit=False)
+        trainer = build_trainer(ck.spec, config, prepared, dtype=ck.dtype)
+        trainer.history = History.from_dict(ck.history or {})
+        state = project.train_state(opened, trainer)
+        if state is not None:
+            trainer.restore(state)
+        else:
+            trainer.net.set_weights(ck.weights)
+        # it loaded: switch over
+        self._spec, self._config = copy.deepcopy(opened.builder_spec), config
+        self._install(trainer, ck.spec)
+        self._pause_point = None
+        self._elapsed = 0.0
+        self._target_epoch = opened.target_epoch
+        self._run_start_epoch = max(0, opened.target_epoch - config.epochs)
+        self._emit_data()
+        self.projectOpened.emit(opened)
+        self.runOutdated.emit(bool(trainer.step)
+                              and _run_key(self._spec, self._config) != self._trainer_key)
+        self._set_mode("paused" if trainer.step else "idle", force=True)
+
+    # ---- building ----------------------------------------------------------------------------
+    def _dataset_for(self, name: str):
+        if self._dataset is None or self._dataset.name != name:
+            self._dataset = None
+            self._dataset = nn_data.load_dataset(name)
+        return self._dataset
+
+    def _prepare(self, config: TrainingConfig | None = None, emit: bool = True):
+        config = config or self._config
+        if self._prepared is None or self._prepared_key != _data_key(config):
+            prepared = prepare_data(config, self._dataset_for(config.dataset))
+            self._prepared, self._prepared_key = prepared, _data_key(config)
+            if emit:
+                self._emit_data()
+        return self._prepared
+
+    def _emit_data(self):
+        p = self._prepared
+        self.dataLoaded.emit(EvalData(class_names=list(p.class_names), images=p.eval_images,
+                                      labels=p.y_eval, preprocessing=p.preprocessing,
+                                      name=p.eval_name, dataset=self._prepared_key[0],
+                                      n_train=len(p.x_train)))
+
+    def _install(self, trainer, spec):
+        self._trainer = trainer
+        self._trainer_spec = copy.deepcopy(spec)
+        self._trainer_key = _run_key(spec, self._config)
+        self._trainer_config = copy.deepcopy(self._config)
+        trainer.evaluate = self._evaluate_and_keep
+        self._last_eval = None
+        self._pending, self._pending_epochs = [], []
+
+    def _evaluate_and_keep(self, x, y, batch_size: int = 1000):
+        t = self._trainer
+        self._last_eval = evaluate(t.net, t.loss, x, y, batch_size)
+        return self._last_eval
+
+    def _new_trainer(self):
+        prepared = self._prepare()
+        trainer = build_trainer(self._spec, self._config, prepared)
+        self._install(trainer, self._spec)
+        self._pause_point = None
+        self._elapsed = 0.0
+        self.historyReset.emit(0, 0)
+        self.runOutdated.emit(False)
+
+    def _ensure_trainer(self):
+        if self._trainer is None or self._trainer_key != _run_key(self._spec, self._config):
+            self._new_trainer()
+            self._mode = "idle"
+
+    def _preview(self):
+        """Build the edited network (small ones only) so its initial weights can be shown."""
+        if not self._spec or (self._trainer is not None and self._trainer.step > 0):
+            return
+        try:
+            total = sum(r["params"] for r in infer_shapes(self._spec))
+        except SpecError:
+            return
+        if total > PREVIEW_MAX_PARAMS:
+            return
+        try:
+            if self._trainer is None or self._trainer_key != _run_key(self._spec, self._config):
+                self._new_trainer()
+        except (SpecError, DataError):
+            return                       # shown where it was entered; Train reports it too
+        self._flush(heavy=True, force=True)
+
+    # ---- training ----------------------------------------------------------------------------
+    def _train_batch(self):
+        ev = self._trainer.step_batch()
+        self._record(ev)
+        if ev.epoch_event is not None:
+            if self._stop_at_epoch_end:
+                self._stop_at_epoch_end = False
+                self._set_mode("paused")
+                return
+            if self._trainer.epoch >= self._target_epoch:
+                self._set_mode("finished")
+                return
+        now = time.perf_counter()
+        if now - self._last_emit >= UPDATE_INTERVAL:
+            self._flush(heavy=now - self._last_heavy >= HEAVY_INTERVAL)
+
+    def _step_inspected(self):
+        net = self._trainer.net
+        before = net.get_weights()
+        t0 = time.perf_counter()
+        ev = self._trainer.step_batch()
+        if self._running_since is None:
+            self._elapsed += time.perf_counter() - t0
+        self._record(ev)
+        try:
+            reports = nn_inspect.layer_reports(net, before)
+        except Exception as e:  # noqa: BLE001 - the inspector must not stop training
+            self.failed.emit(Failure("The inspector failed", f"{type(e).__name__}: {e}",
+                                     traceback.format_exc()))
+            return
+        self.inspected.emit(reports)
+
+    def _record(self, ev):
+        self._pending.append(ev)
+        if ev.epoch_event is not None:
+            self._pending_epochs.append(EpochReport(ev.epoch_event, self._last_eval))
+            self._flush(heavy=True)
+
+    # ---- talking to the GUI ------------------------------------------------------------------
+    def _progress(self) -> Progress:
+        t = self._trainer
+        if t is None:
+            return Progress()
+        elapsed = self._elapsed
+        if self._running_since is not None:
+            elapsed += time.perf_counter() - self._running_since
+        speed = t._speed or 0.0
+        return Progress(step=t.step, epoch=t.epoch, batch=t.batch,
+                        batches_per_epoch=t.batches_per_epoch,
+                        target_epoch=max(self._target_epoch, t.epoch),
+                        samples_per_sec=speed if math.isfinite(speed) else 0.0,
+                        elapsed=elapsed, lr=float(t.optimizer.lr))
+
+    def _flush(self, heavy: bool, force: bool = False):
+        if not (self._pending or self._pending_epochs or force):
+            return
+        update = Update(batches=self._pending, epochs=self._pending_epochs,
+                        progress=self._progress())
+        self._pending, self._pending_epochs = [], []
+        now = time.perf_counter()
+        if heavy and self._trainer is not None:
+            t = self._trainer
+            update.snapshot = ModelSnapshot(spec=copy.deepcopy(self._trainer_spec),
+                                            dtype=t.net.dtype.name, weights=t.net.get_weights(),
+                                            step=t.step, epoch=t.epoch)
+            update.views = view_data(t.net, t.step, self._tile_layer)
+            self._last_heavy = now
+        self._last_emit = now
+        self.updated.emit(update)
+
+    def _set_mode(self, mode: str, force: bool = False):
+        if mode == "running" and self._mode != "running":
+            self._running_since = time.perf_counter()
+        elif mode != "running":
+            self._leave_running()
+        changed = mode != self._mode
+        self._mode = mode
+        if changed or force:
+            self._flush(heavy=mode != "running", force=True)
+            self.runStateChanged.emit(mode)
+
+    def _leave_running(self):
+        if self._running_since is not None:
+            self._elapsed += time.perf_counter() - self._running_since
+            self._running_since = None
