@@ -1,0 +1,225 @@
+"""A drawing of the network, left (input) to right (output).
+
+Big layers are blocks labelled with their output shape and weights. A Dense layer small enough
+to draw (at most ``MAX_UNITS`` outputs and ``MAX_INPUTS`` inputs) is drawn as neurons, with
+one line per weight coloured by its current value (orange positive, blue negative, stronger
+for larger magnitudes), so the learner sees them change while training runs.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
+from PySide6.QtWidgets import QScrollArea, QSizePolicy, QWidget
+
+from . import catalog
+from .palette import GROUP_COLORS
+
+MAX_UNITS = 40
+MAX_INPUTS = 256
+POSITIVE = QColor("#e0701a")
+NEGATIVE = QColor("#2f6db5")
+MUTED = QColor("#6b7280")
+
+
+def _shape_label(shape) -> str:
+    return "×".join(str(d) for d in shape)
+
+
+class _Canvas(QWidget):
+    def __init__(self, state, parent=None):
+        super().__init__(parent)
+        self.state = state
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        self.setMinimumHeight(180)
+
+    # ---- layout ------------------------------------------------------------------------------
+    def _items(self):
+        """[(kind, index, type, shape, params, width)] in drawing order; kind is "input",
+        "block", "neurons", "error" or "pending"."""
+        spec = self.state.spec
+        check = self.state.spec_check
+        items = [("input", -1, "Input", tuple(spec.get("input_shape") or ()), 0, 96)]
+        layers = spec.get("layers") if isinstance(spec.get("layers"), list) else []
+        for i, entry in enumerate(layers):
+            t = entry.get("type", "?") if isinstance(entry, dict) else "?"
+            if i < len(check.rows):
+                row = check.rows[i]
+                out, params = row["output_shape"], row["params"]
+                n_in = row["input_shape"][0] if len(row["input_shape"]) == 1 else None
+                if (t == "Dense" and len(out) == 1 and out[0] <= MAX_UNITS and n_in is not None
+                        and n_in <= MAX_INPUTS):
+                    items.append(("neurons", i, t, out, params, 150))
+                else:
+                    items.append(("block", i, t, out, params, 104))
+            elif check.error is not None and getattr(check.error, "index", None) == i:
+                items.append(("error", i, t, (), 0, 104))
+            else:
+                items.append(("pending", i, t, (), 0, 104))
+        return items
+
+    def sizeHint(self):
+        width = sum(it[5] for it in self._items()) + 28 * len(self._items()) + 40
+        return QSize(width, 240)
+
+    def minimumSizeHint(self):
+        return QSize(self.sizeHint().width(), 180)
+
+    def _weights(self, index: int):
+        """Current W of layer ``index`` if the last snapshot matches the edited network."""
+        snap = self.state.snapshot
+        if snap is None:
+            return None
+        layers = self.state.spec.get("layers") or []
+        if snap.spec.get("layers")[:index + 1] != layers[:index + 1] or snap.spec.get(
+                "input_shape") != self.state.spec.get("input_shape"):
+            return None
+        return snap.weights.get(f"{index}.W")
+
+    # ---- painting ----------------------------------------------------------------------------
+    def paintEvent(self, event):
+        p = QPainter(self)
+        p.setRenderHint(QPainter.Antialiasing)
+        p.fillRect(self.rect(), self.palette().base())
+        items = self._items()
+        h = self.height()
+        top, bottom = 34, h - 30
+        font = QFont(self.font())
+        small = QFont(font)
+        small.setPointSizeF(max(font.pointSizeF() - 1, 7))
+        bold = QFont(font)
+        bold.setBold(True)
+        x = 20.0
+        prev_right = None
+        for kind, index, t, shape, params, width in items:
+            lt = catalog.layer_type(t)
+            color = QColor(GROUP_COLORS.get(lt.group if lt else "", "#7f8c8d"))
+            rect = QRectF(x, top, width, bottom - top)
+            if prev_right is not None and kind != "neurons":
+                p.setPen(QPen(MUTED, 1.4))
+                y = (top + bottom) / 2
+                p.drawLine(QPointF(prev_right + 4, y), QPointF(x - 4, y))
+                p.drawLine(QPointF(x - 4, y), QPointF(x - 9, y - 4))
+                p.drawLine(QPointF(x - 4, y), QPointF(x - 9, y + 4))
+            if kind == "neurons":
+                self._paint_neurons(p, rect, index, shape, color, prev_right, small)
+            else:
+                self._paint_block(p, rect, kind, index, t, shape, params, color, bold, small)
+            # caption above
+            p.setFont(bold)
+            p.setPen(self.palette().text().color())
+            caption = t if index < 0 else f"{index + 1}. {t}"
+            fm = QFontMetrics(bold)
+            p.drawText(QRectF(x - 10, 6, width + 20, 22), Qt.AlignCenter,
+                       fm.elidedText(caption, Qt.ElideRight, int(width + 16)))
+            prev_right = x + width
+            x += width + 28
+        p.end()
+
+    def _paint_block(self, p, rect, kind, index, t, shape, params, color, bold, small):
+        size = math.prod(shape) if shape else 1
+        # height grows with the log of the layer's output size: big layers look big
+        frac = 0.25 + 0.75 * min(math.log10(max(size, 1)) / 5.0, 1.0)
+        hgt = rect.height() * frac
+        r = QRectF(rect.left(), rect.center().y() - hgt / 2, rect.width(), hgt)
+        fill = QColor(color)
+        fill.setAlpha(38)
+        pen = QPen(color, 1.5)
+        if kind == "error":
+            pen = QPen(QColor("#c62828"), 2.0)
+            fill = QColor("#fdecea")
+        elif kind == "pending":
+            pen = QPen(MUTED, 1.0, Qt.DashLine)
+            fill = QColor(0, 0, 0, 0)
+        p.setPen(pen)
+        p.setBrush(fill)
+        p.drawRoundedRect(r, 6, 6)
+        p.setFont(small)
+        p.setPen(self.palette().text().color() if kind != "error" else QColor("#c62828"))
+        if kind == "error":
+            text = "invalid"
+        elif kind == "pending":
+            text = "?"
+        else:
+            text = _shape_label(shape)
+            if params:
+                text += f"\n{params:,} w"
+        p.drawText(r.adjusted(4, 2, -4, -2), Qt.AlignCenter | Qt.TextWordWrap, text)
+
+    def _paint_neurons(self, p, rect, index, shape, color, prev_right, small):
+        n_out = shape[0]
+        row = self.state.spec_check.rows[index]
+        n_in = row["input_shape"][0]
+        w = self._weights(index)
+        in_x = rect.left() + 8
+        out_x = rect.right() - 12
+        span = rect.height() - 16
+
+        def ys(n):
+            if n == 1:
+                return np.array([rect.center().y()])
+            step = min(span / (n - 1), 18.0)
+            y0 = rect.center().y() - step * (n - 1) / 2
+            return y0 + step * np.arange(n)
+        yi, yo = ys(n_in), ys(n_out)
+        if w is not None and w.shape == (n_in, n_out):
+            vmax = float(np.abs(w).max()) or 1.0
+            for i in range(n_in):
+                for j in range(n_out):
+                    v = float(w[i, j]) / vmax
+                    c = QColor(POSITIVE if v >= 0 else NEGATIVE)
+                    c.setAlphaF(min(1.0, 0.06 + 0.9 * abs(v)))
+                    p.setPen(QPen(c, 0.6 + 1.2 * abs(v)))
+                    p.drawLine(QPointF(in_x, yi[i]), QPointF(out_x, yo[j]))
+        else:
+            p.setPen(QPen(QColor(150, 150, 150, 60), 0.6))
+            for i in range(n_in):
+                for j in range(n_out):
+                    p.drawLine(QPointF(in_x, yi[i]), QPointF(out_x, yo[j]))
+        # inputs: small dots; outputs: neurons
+        p.setPen(Qt.NoPen)
+        p.setBrush(MUTED)
+        r_in = max(1.0, min(3.0, (yi[1] - yi[0]) / 2.5 if n_in > 1 else 3.0))
+        for y in yi:
+            p.drawEllipse(QPointF(in_x, y), r_in, r_in)
+        p.setPen(QPen(color.darker(130), 1.2))
+        fill = QColor(color)
+        fill.setAlpha(90)
+        p.setBrush(fill)
+        r_out = max(2.5, min(7.0, (yo[1] - yo[0]) / 2.4 if n_out > 1 else 7.0))
+        for y in yo:
+            p.drawEllipse(QPointF(out_x, y), r_out, r_out)
+        if prev_right is not None:
+            p.setPen(QPen(MUTED, 1.0, Qt.DotLine))
+            p.drawLine(QPointF(prev_right + 4, rect.center().y()),
+                       QPointF(in_x - 4, rect.center().y()))
+        p.setFont(small)
+        p.setPen(MUTED)
+        p.drawText(QRectF(rect.left(), rect.bottom() - 2, rect.width(), 22), Qt.AlignCenter,
+                   f"{n_in} → {n_out} · {row['params']:,} w")
+
+
+class NetworkDiagram(QScrollArea):
+    """The diagram in a horizontal scroll area; redraws when the network or weights change."""
+
+    def __init__(self, state, parent=None):
+        super().__init__(parent)
+        self.setObjectName("networkDiagram")
+        self.canvas = _Canvas(state)
+        self.setWidget(self.canvas)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QScrollArea.NoFrame)
+        self.setToolTip("The network, input on the left. Small Dense layers are drawn as "
+                        "neurons; each line is one weight (orange positive, blue negative).")
+        state.specChecked.connect(self._on_state_spec_checked)
+        state.snapshotChanged.connect(self._on_state_snapshot_changed)
+
+    def _on_state_spec_checked(self, check) -> None:
+        self.canvas.updateGeometry()
+        self.canvas.setMinimumWidth(self.canvas.sizeHint().width())
+        self.canvas.update()
+
+    def _on_state_snapshot_changed(self, snapshot) -> None:
+        self.canvas.update()

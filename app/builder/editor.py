@@ -1,0 +1,216 @@
+"""NetworkEditor: every edit of the network goes through here, as an undoable command.
+
+Each command stores the whole spec before and after (specs are small), so undo and redo are
+exact whatever the edit was. Typing in a property field sends one edit per keystroke; those
+merge into one undo step per field. After every change of ``state.spec`` the editor runs
+nncore's shape inference and publishes a SpecCheck (shapes and parameter counts per layer, and
+the first error with nncore's message).
+"""
+from __future__ import annotations
+
+import copy
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoCommand, QUndoStack
+
+from nncore import infer_shapes
+from nncore.errors import SpecError
+
+from ..state import SpecCheck, StudioState
+from . import catalog
+
+_MERGE_ID = 4242
+
+
+def check_spec(spec: dict) -> SpecCheck:
+    """Shapes of every valid layer, and the first error (nncore's SpecError) if any."""
+    try:
+        rows = infer_shapes(spec)
+        return SpecCheck(rows=rows, total_params=sum(r["params"] for r in rows))
+    except SpecError as e:
+        rows = []
+        if e.index is not None and isinstance(spec.get("layers"), list):
+            try:
+                rows = infer_shapes({"input_shape": spec["input_shape"],
+                                     "layers": spec["layers"][:e.index]})
+            except (SpecError, KeyError):
+                rows = []
+        return SpecCheck(rows=rows, error=e, total_params=sum(r["params"] for r in rows))
+
+
+class SpecCommand(QUndoCommand):
+    """Replace the spec (and optionally the training settings); undo puts the old ones back."""
+
+    def __init__(self, editor, before: dict, after: dict, text: str, select_after=None,
+                 merge_key=None, config_before=None, config_after=None):
+        super().__init__(text)
+        self.editor = editor
+        self.before, self.after = before, after
+        self.select_before = editor.current
+        self.select_after = select_after
+        self.merge_key = merge_key
+        self.config_before, self.config_after = config_before, config_after
+
+    def redo(self):
+        if self.config_after is not None:
+            self.editor.state.set_config(copy.deepcopy(self.config_after))
+        self.editor._apply(self.after, self.select_after)
+
+    def undo(self):
+        if self.config_before is not None:
+            self.editor.state.set_config(copy.deepcopy(self.config_before))
+        self.editor._apply(self.before, self.select_before)
+
+    def id(self):
+        return _MERGE_ID if self.merge_key is not None else -1
+
+    def mergeWith(self, other):
+        if other.merge_key is None or other.merge_key != self.merge_key:
+            return False
+        self.after = other.after
+        self.select_after = other.select_after
+        return True
+
+
+class NetworkEditor(QObject):
+    """The builder's model-side logic: edits, selection, undo stack, shape checking."""
+
+    currentChanged = Signal(int)        # selected layer row, -1 for none
+
+    def __init__(self, state: StudioState, parent=None):
+        super().__init__(parent)
+        self.state = state
+        self.undo_stack = QUndoStack(self)
+        self.undo_stack.setUndoLimit(500)
+        self.current = -1
+        self.locked = False             # True while training runs: the network cannot change
+        state.specChanged.connect(self._on_state_spec_changed)
+        state.runStateChanged.connect(self._on_state_run_state_changed)
+        state.dataChanged.connect(self._on_state_data_changed)
+        self._on_state_spec_changed(state.spec)
+
+    # ---- reading -----------------------------------------------------------------------------
+    @property
+    def layers(self) -> list:
+        layers = self.state.spec.get("layers")
+        return layers if isinstance(layers, list) else []
+
+    def layer(self, row: int) -> dict | None:
+        return self.layers[row] if 0 <= row < len(self.layers) else None
+
+    # ---- selection ---------------------------------------------------------------------------
+    def set_current(self, row: int) -> None:
+        row = row if 0 <= row < len(self.layers) else -1
+        if row != self.current:
+            self.current = row
+            self.currentChanged.emit(row)
+
+    # ---- edits -------------------------------------------------------------------------------
+    def _push(self, layers: list, text: str, select=None, merge_key=None,
+              input_shape=None) -> None:
+        if self.locked:
+            return
+        before = copy.deepcopy(self.state.spec)
+        after = copy.deepcopy(before)
+        after["layers"] = layers
+        if input_shape is not None:
+            after["input_shape"] = list(input_shape)
+        if after == before:
+            return
+        self.undo_stack.push(SpecCommand(self, before, after, text, select, merge_key))
+
+    def add_layer(self, type_name: str, row: int | None = None) -> None:
+        """Insert a new layer at ``row`` (default: after the selected layer, else at the end)."""
+        layers = copy.deepcopy(self.layers)
+        if row is None:
+            row = self.current + 1 if self.current >= 0 else len(layers)
+        row = max(0, min(row, len(layers)))
+        layers.insert(row, catalog.new_layer(type_name))
+        self._push(layers, f"Add {type_name}", select=row)
+
+    def remove_layer(self, row: int) -> None:
+        if self.layer(row) is None:
+            return
+        layers = copy.deepcopy(self.layers)
+        removed = layers.pop(row)
+        select = min(row, len(layers) - 1)
+        self._push(layers, f"Delete {removed.get('type', 'layer')}", select=select)
+
+    def duplicate_layer(self, row: int) -> None:
+        if self.layer(row) is None:
+            return
+        layers = copy.deepcopy(self.layers)
+        layers.insert(row + 1, copy.deepcopy(layers[row]))
+        self._push(layers, f"Duplicate {layers[row].get('type', 'layer')}", select=row + 1)
+
+    def move_layer(self, row: int, to: int) -> None:
+        """Move the layer at ``row`` so that it ends up at index ``to``."""
+        if self.layer(row) is None:
+            return
+        layers = copy.deepcopy(self.layers)
+        to = max(0, min(to, len(layers) - 1))
+        if to == row:
+            return
+        entry = layers.pop(row)
+        layers.insert(to, entry)
+        self._push(layers, f"Move {entry.get('type', 'layer')}", select=to)
+
+    def set_field(self, row: int, field: str, value) -> None:
+        """Set one hyper-parameter; consecutive edits of the same field merge into one undo."""
+        if self.layer(row) is None:
+            return
+        layers = copy.deepcopy(self.layers)
+        entry = layers[row]
+        lt = catalog.layer_type(entry.get("type", ""))
+        if lt is not None and field in lt.defaults and lt.defaults[field] == value:
+            entry.pop(field, None)      # back to the default: keep the spec minimal
+        else:
+            entry[field] = value
+        self._push(layers, f"Set {entry.get('type')} {field}", select=row,
+                   merge_key=(row, field))
+
+    def set_input_shape(self, shape) -> None:
+        self._push(copy.deepcopy(self.layers), f"Input shape {tuple(shape)}",
+                   select=self.current, input_shape=shape)
+
+    def replace(self, spec: dict, text: str, config_after=None) -> None:
+        """Replace the whole network (a preset), optionally with its training settings."""
+        if self.locked:
+            return
+        before = copy.deepcopy(self.state.spec)
+        after = copy.deepcopy(spec)
+        config_before = copy.deepcopy(self.state.config) if config_after is not None else None
+        self.undo_stack.push(SpecCommand(self, before, after, text, select_after=-1,
+                                         config_before=config_before,
+                                         config_after=copy.deepcopy(config_after)))
+
+    def reset(self, spec: dict) -> None:
+        """Start over from ``spec`` with an empty undo history (a project was opened)."""
+        self.undo_stack.clear()
+        self._apply(spec, -1)
+
+    # ---- applying ----------------------------------------------------------------------------
+    def _apply(self, spec: dict, select) -> None:
+        self.state.set_spec(spec)
+        self.set_current(select if select is not None else -1)
+
+    def _on_state_spec_changed(self, spec) -> None:
+        self.state.set_spec_check(check_spec(spec))
+
+    def _on_state_data_changed(self, data) -> None:
+        """A data set with other image sizes: the network's input follows it (undoable)."""
+        shape = list(data.images.shape[1:])
+        if shape and self.state.spec.get("input_shape") != shape and not self.locked:
+            self.set_input_shape(shape)
+
+    def _on_state_run_state_changed(self, run_state: str) -> None:
+        self.locked = run_state == "running"
+
+    # ---- undo --------------------------------------------------------------------------------
+    def undo(self) -> None:
+        if not self.locked:
+            self.undo_stack.undo()
+
+    def redo(self) -> None:
+        if not self.locked:
+            self.undo_stack.redo()

@@ -1,0 +1,133 @@
+"""The property form of the selected layer, generated from its class's ``hparams``.
+
+Each field is validated as it is typed (range, integer-only, ...); valid values go straight into
+the network (one undo step per field). When the layer itself is impossible where it stands (a
+kernel larger than its input, Dense on unflattened images), nncore's message is shown here too.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
+
+from ..widgets.fields import field_for
+from . import catalog
+from .stack import error_text, shape_text
+
+
+class PropertyForm(QWidget):
+    def __init__(self, editor, parent=None):
+        super().__init__(parent)
+        self.setObjectName("layerProperties")
+        self.editor = editor
+        self.state = editor.state
+        self.row = -1
+        self.type_name = None
+        self.fields: dict[str, QWidget] = {}
+        self.title = QLabel(self)
+        self.title.setObjectName("propertiesTitle")
+        self.description = QLabel(self)
+        self.description.setObjectName("propertiesDescription")
+        self.description.setWordWrap(True)
+        self.form_host = QWidget(self)
+        self.form = QFormLayout(self.form_host)
+        self.form.setContentsMargins(0, 4, 0, 4)
+        self.form.setLabelAlignment(Qt.AlignRight | Qt.AlignTop)
+        self.form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+        self.shapes = QLabel(self)
+        self.shapes.setObjectName("propertiesShapes")
+        self.shapes.setWordWrap(True)
+        self.problem = QLabel(self)
+        self.problem.setObjectName("propertiesProblem")
+        self.problem.setWordWrap(True)
+        self.problem.hide()
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(8, 6, 8, 6)
+        lay.addWidget(self.title)
+        lay.addWidget(self.description)
+        lay.addWidget(self.form_host)
+        lay.addWidget(self.problem)
+        lay.addWidget(self.shapes)
+        lay.addStretch(1)
+        editor.currentChanged.connect(self._on_editor_current_changed)
+        self.state.specChecked.connect(self._on_state_spec_checked)
+        self.state.runStateChanged.connect(self._on_state_run_state_changed)
+        self._show(-1)
+
+    # ---- building the form -------------------------------------------------------------------
+    def _show(self, row: int) -> None:
+        entry = self.editor.layer(row)
+        self.row = row
+        while self.form.rowCount():
+            self.form.removeRow(0)
+        self.fields = {}
+        if entry is None:
+            self.type_name = None
+            self.title.setText("No layer selected")
+            self.description.setText("Select a layer in the network to edit its settings, or "
+                                     "double-click a layer in the palette to add one.")
+            self.shapes.hide()
+            self.problem.hide()
+            return
+        self.type_name = entry.get("type")
+        lt = catalog.layer_type(self.type_name or "")
+        self.title.setText(f"{row + 1}. {self.type_name}")
+        self.description.setText(lt.description if lt else "This layer type is not registered.")
+        if lt is not None:
+            values = catalog.field_values(entry)
+            for name, hp in lt.hparams.items():
+                allow_none = name in lt.defaults and lt.defaults[name] is None
+                w = field_for(hp, values.get(name), allow_none=allow_none)
+                w.setObjectName(f"field_{name}")
+                w.valueEdited.connect(lambda v, n=name: self._on_field_value_edited(n, v))
+                label = QLabel(name.replace("_", " "))
+                label.setToolTip(hp.help)
+                self.form.addRow(label, w)
+                self.fields[name] = w
+            if not lt.hparams:
+                self.form.addRow(QLabel("This layer has no settings."))
+        self._show_check(self.state.spec_check)
+        self.form_host.setEnabled(not self.editor.locked)
+
+    def _show_check(self, check) -> None:
+        row = self.row
+        err = check.error
+        if row < 0:
+            return
+        if row < len(check.rows):
+            r = check.rows[row]
+            self.shapes.setText(f"Input {shape_text(r['input_shape'])} → output "
+                                f"{shape_text(r['output_shape'])} · {r['params']:,} weights")
+            self.shapes.show()
+            self.problem.hide()
+        elif err is not None and err.index == row:
+            self.shapes.hide()
+            self.problem.setText(f"⚠ {error_text(err)}")
+            self.problem.show()
+        else:
+            self.shapes.setText("Shapes appear once the layers above this one are valid.")
+            self.shapes.show()
+            self.problem.hide()
+
+    # ---- model -> view -----------------------------------------------------------------------
+    def _on_editor_current_changed(self, row: int) -> None:
+        self._show(row)
+
+    def _on_state_spec_checked(self, check) -> None:
+        entry = self.editor.layer(self.row)
+        if entry is None or entry.get("type") != self.type_name or set(self.fields) != set(
+                (catalog.layer_type(self.type_name).hparams if catalog.layer_type(
+                    self.type_name) else {})):
+            self._show(self.editor.current)
+            return
+        values = catalog.field_values(entry)
+        for name, w in self.fields.items():
+            if w.error() is None and w.value() != values.get(name):
+                w.set_value(values.get(name))
+        self._show_check(check)
+
+    def _on_state_run_state_changed(self, run_state: str) -> None:
+        self.form_host.setEnabled(run_state != "running")
+
+    # ---- view -> model -----------------------------------------------------------------------
+    def _on_field_value_edited(self, name: str, value) -> None:
+        self.editor.set_field(self.row, name, value)

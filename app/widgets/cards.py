@@ -1,0 +1,156 @@
+"""A list-item delegate drawn as a small card: badge, title, subtitle, right-hand notes, error.
+
+Items carry their texts in roles (``TITLE`` is the display role). Used by the layer palette
+and the layer stack, so both look alike.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPen
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate
+
+TITLE = Qt.DisplayRole
+SUBTITLE = Qt.UserRole + 1
+RIGHT = Qt.UserRole + 2        # e.g. the output shape
+RIGHT_SMALL = Qt.UserRole + 3  # e.g. the parameter count
+ERROR = Qt.UserRole + 4        # shown in red under the card
+BADGE = Qt.UserRole + 5        # e.g. the row number
+ACCENT = Qt.UserRole + 6       # QColor of the stripe on the left
+HEADER = Qt.UserRole + 7       # True: a section header, drawn as a caption
+
+ERROR_COLOR = QColor("#c62828")
+MUTED = QColor("#6b7280")
+
+
+class CardDelegate(QStyledItemDelegate):
+    def __init__(self, parent=None, compact: bool = False):
+        super().__init__(parent)
+        self.compact = compact
+
+    def _fonts(self, option):
+        base = QFont(option.font)
+        title = QFont(base)
+        title.setBold(True)
+        small = QFont(base)
+        small.setPointSizeF(max(base.pointSizeF() - 1, 7))
+        return base, title, small
+
+    def sizeHint(self, option, index):
+        base, title, small = self._fonts(option)
+        if index.data(HEADER):
+            return QSize(100, QFontMetrics(small).height() + 10)
+        h = QFontMetrics(title).height() + 12
+        if index.data(SUBTITLE) and not self.compact:
+            h += QFontMetrics(small).height() + 1
+        error = index.data(ERROR)
+        if error:
+            width = max(option.rect.width(), 200) - 40
+            rect = QFontMetrics(small).boundingRect(QRect(0, 0, width, 1000),
+                                                     Qt.TextWordWrap, error)
+            h += rect.height() + 4
+        return QSize(100, h)
+
+    def paint(self, painter: QPainter, option, index):
+        painter.save()
+        painter.setRenderHint(QPainter.Antialiasing)
+        base, title_font, small = self._fonts(option)
+        pal = option.palette
+        r = option.rect.adjusted(3, 2, -3, -2)
+        if index.data(HEADER):
+            painter.setFont(small)
+            painter.setPen(MUTED)
+            f = QFont(small)
+            f.setBold(True)
+            f.setCapitalization(QFont.AllUppercase)
+            f.setLetterSpacing(QFont.PercentageSpacing, 108)
+            painter.setFont(f)
+            painter.drawText(r.adjusted(6, 4, 0, 0), Qt.AlignLeft | Qt.AlignVCenter,
+                             index.data(TITLE))
+            painter.restore()
+            return
+        selected = bool(option.state & QStyle.State_Selected)
+        hovered = bool(option.state & QStyle.State_MouseOver)
+        error = index.data(ERROR)
+        bg = pal.color(QPalette.Base)
+        border = QColor("#d6dae1")
+        if selected:
+            bg = QColor("#e3edfb")
+            border = QColor("#3d7bd9")
+        elif hovered:
+            bg = QColor("#f3f6fa")
+        if error:
+            border = ERROR_COLOR
+            if not selected:
+                bg = QColor("#fdf1f1")
+        painter.setPen(QPen(border, 1.2 if (selected or error) else 1))
+        painter.setBrush(bg)
+        painter.drawRoundedRect(r, 5, 5)
+        accent = index.data(ACCENT)
+        if accent is not None:
+            painter.setPen(Qt.NoPen)
+            painter.setBrush(QColor(accent))
+            painter.drawRoundedRect(QRect(r.left(), r.top(), 4, r.height()), 2, 2)
+        x = r.left() + 10
+        tm = QFontMetrics(title_font)
+        sm = QFontMetrics(small)
+        y = r.top() + 5
+        badge = index.data(BADGE)
+        if badge is not None:
+            painter.setFont(small)
+            painter.setPen(MUTED)
+            bw = sm.horizontalAdvance("00") + 2
+            painter.drawText(QRect(x, y, bw, tm.height()), Qt.AlignRight | Qt.AlignVCenter,
+                             str(badge))
+            x += bw + 8
+        right = index.data(RIGHT) or ""
+        right_small = index.data(RIGHT_SMALL) or ""
+        right_w = 0
+        if self.compact:
+            # one line: "100,480 w   (128,)"
+            right_w = tm.horizontalAdvance(right) + (sm.horizontalAdvance(right_small) + 12
+                                                     if right_small else 0) + 8
+        elif right or right_small:
+            right_w = max(tm.horizontalAdvance(right), sm.horizontalAdvance(right_small)) + 8
+        # title line
+        painter.setFont(title_font)
+        painter.setPen(pal.color(QPalette.Text))
+        title = index.data(TITLE) or ""
+        painter.drawText(QRect(x, y, r.right() - x - right_w, tm.height()),
+                         Qt.AlignLeft | Qt.AlignVCenter, title)
+        sub = index.data(SUBTITLE)
+        if sub:
+            painter.setPen(MUTED)
+            if self.compact:
+                painter.setFont(small)
+                tx = x + tm.horizontalAdvance(title) + 8
+                text = sm.elidedText(sub, Qt.ElideRight, max(r.right() - tx - right_w, 10))
+                painter.drawText(QRect(tx, y, max(r.right() - tx - right_w, 10), tm.height()),
+                                 Qt.AlignLeft | Qt.AlignVCenter, text)
+            else:
+                painter.setFont(small)
+                text = sm.elidedText(sub, Qt.ElideRight, r.right() - x - right_w - 4)
+                painter.drawText(QRect(x, y + tm.height() + 1, r.right() - x - right_w,
+                                       sm.height()), Qt.AlignLeft | Qt.AlignVCenter, text)
+        if right:
+            painter.setFont(base)
+            painter.setPen(pal.color(QPalette.Text))
+            painter.drawText(QRect(r.right() - right_w, y, right_w - 6, tm.height()),
+                             Qt.AlignRight | Qt.AlignVCenter, right)
+        if right_small:
+            painter.setFont(small)
+            painter.setPen(MUTED)
+            if self.compact:
+                rw = tm.horizontalAdvance(right) + 12 if right else 0
+                painter.drawText(QRect(r.right() - right_w, y, right_w - 6 - rw, tm.height()),
+                                 Qt.AlignRight | Qt.AlignVCenter, right_small)
+            else:
+                painter.drawText(QRect(r.right() - right_w, y + tm.height() + 1, right_w - 6,
+                                       sm.height()), Qt.AlignRight | Qt.AlignVCenter,
+                                 right_small)
+        if error:
+            painter.setFont(small)
+            painter.setPen(ERROR_COLOR)
+            top = y + tm.height() + (sm.height() + 1 if sub and not self.compact else 0) + 3
+            painter.drawText(QRect(x, top, r.right() - x - 6, r.bottom() - top),
+                             Qt.TextWordWrap | Qt.AlignLeft | Qt.AlignTop, error)
+        painter.restore()
