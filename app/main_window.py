@@ -1,0 +1,154 @@
+"""The main window: it composes the panels around one StudioState, and does nothing else.
+
+    state       the model every panel binds to (app.state)
+    controller  training commands -> worker thread; worker reports -> state (app.training)
+    editor      network edits with undo/redo, shape checking (app.builder.editor)
+"""
+from __future__ import annotations
+
+import traceback
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QLabel, QMainWindow, QScrollArea
+
+from . import inspect as app_inspect
+from .builder.diagram import NetworkDiagram
+from .builder.editor import NetworkEditor
+from .builder.palette import LayerPalette
+from .builder.panel import NetworkPanel
+from .builder.properties import PropertyForm
+from .defaults import default_spec
+from .files import ProjectFiles
+from .icons import icon
+from .layout import DockLayout
+from .menus import Menus
+from .messages import show_error, show_failure
+from .settings import AppSettings
+from .state import StudioState
+from .status import StudioStatusBar
+from .training.controller import TrainingController
+from .training.panel import TrainingPanel
+from .views.curves import AccuracyView, LossView
+from .views.weights import GradNormView, HistogramView, WeightTilesView
+
+DEFAULT_SIZE = (1400, 900)
+#: Inspection panels that look inside the network go under the plots, with the weights; the
+#: others (predictions: confusion matrix, images, drawing pad) are tabs next to the loss plot.
+_BOTTOM_PANELS = {"backwardPanel", "gradCheckPanel"}
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: AppSettings | None = None, start: bool = True):
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.setWindowIcon(icon("nn-studio"))
+        self.settings = settings or AppSettings()
+        self.state = StudioState(self)
+        self.state.spec = default_spec()
+        self.state.config = self.settings.training_config() or self.state.config
+        self.controller = TrainingController(self.state, self)
+        self.editor = NetworkEditor(self.state, self)
+        self.files = ProjectFiles(self, self.state, self.controller, self.editor, self.settings)
+        self._build_panels()
+        self.menus = Menus(self)
+        self.menus.fill_view_menu(self.layout_.docks.values())
+        self.setStatusBar(StudioStatusBar(self.state, self))
+        self.state.workerFailed.connect(self._on_state_worker_failed)
+        self.resize(*DEFAULT_SIZE)
+        self.layout_.apply_default()
+        geometry, dock_state = self.settings.window_state()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if dock_state is not None:
+            self.restoreState(dock_state)
+        self.failure_box = None
+        self._closed = False
+        if start:
+            self.controller.start()
+
+    # ---- composition -------------------------------------------------------------------------
+    def _build_panels(self) -> None:
+        s, c, e = self.state, self.controller, self.editor
+        L = self.layout_ = DockLayout(self)
+        self.palette = LayerPalette(e)
+        self.network_panel = NetworkPanel(e, icon)
+        self.properties = PropertyForm(e)
+        self.training_panel = TrainingPanel(c, icon)
+        self.loss_view = LossView(s, icon)
+        self.accuracy_view = AccuracyView(s, icon)
+        self.weights_view = WeightTilesView(s, c, icon)
+        self.histogram_view = HistogramView(s, icon)
+        self.grad_norm_view = GradNormView(s, icon)
+        self.diagram = NetworkDiagram(s)
+        L.add("palette", "Layers", self.palette)
+        L.add("network", "Network", self.network_panel)
+        L.add("properties", "Layer properties", self.properties)
+        L.add("training", "Training", self.training_panel)
+        L.add("loss", "Loss", self.loss_view)
+        L.add("accuracy", "Accuracy", self.accuracy_view)
+        L.add("weights", "Weights", self.weights_view, group="bottom")
+        L.add("histograms", "Histograms", self.histogram_view, group="bottom")
+        L.add("gradnorms", "Gradient norms", self.grad_norm_view, group="bottom")
+        for i, (title, widget, name) in enumerate(self._inspection_panels()):
+            if name:
+                widget.setObjectName(name)
+            L.add(f"inspect{i}", title, _scrollable(widget),
+                  group="bottom" if name in _BOTTOM_PANELS else "loss")
+
+        L.add("diagram", "Diagram", self.diagram, group="bottom")
+
+    def _inspection_panels(self) -> list:
+        """The inspection panels (app.inspect); a broken one must not take the window down."""
+        try:
+            return list(app_inspect.create_panels(self.state, self.controller))
+        except Exception:  # noqa: BLE001
+            label = QLabel("The inspection panels could not be created:\n\n"
+                           + traceback.format_exc())
+            label.setWordWrap(True)
+            return [("Inspection", label, "inspectionError")]
+
+    def reset_layout(self) -> None:
+        if not self.isMaximized() and not self.isFullScreen():
+            self.resize(*DEFAULT_SIZE)
+        self.layout_.apply_default()
+
+    # ---- messages ----------------------------------------------------------------------------
+    def _on_state_worker_failed(self, failure) -> None:
+        if self.failure_box is not None:
+            self.failure_box.close()
+        self.failure_box = show_failure(self, failure,
+                                        on_rewind=lambda: self.controller.rewind(True))
+        self.failure_box.destroyed.connect(self._on_failure_box_destroyed)
+        self.statusBar().showMessage(failure.title, 8000)
+
+    def _on_failure_box_destroyed(self, *args) -> None:
+        self.failure_box = None
+
+    def show_message(self, title: str, text: str, details: str = "") -> None:
+        show_error(self, title, text, details)
+
+    # ---- closing -----------------------------------------------------------------------------
+    def closeEvent(self, event) -> None:
+        """Remember the layout and settings, stop training after the current batch, join."""
+        if not self._closed:
+            self._closed = True
+            self.settings.set_window_state(self.saveGeometry(), self.saveState())
+            self.settings.set_training_config(self.state.config)
+            self.settings.sync()
+            self.controller.shutdown()
+        super().closeEvent(event)
+
+
+def _scrollable(widget):
+    """``widget`` in a scroll area, so a panel's minimum size never forces the window larger."""
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.NoFrame)
+    return area
+
+
+def first_show_hint(window: MainWindow) -> None:
+    """Select nothing and show a short hint in the status bar once the window is up."""
+    QTimer.singleShot(0, lambda: window.statusBar().showMessage(
+        "Press Space to train. Double-click a layer on the left to add it.", 8000))

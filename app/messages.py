@@ -1,0 +1,46 @@
+"""Messages to the learner: non-blocking message boxes with a "details" section.
+
+They open window-modal but do not block the event loop (``open()``, not ``exec()``), so
+training views keep updating and tests can read and close them.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+
+def show_error(parent, title: str, message: str, details: str = "",
+               icon=QMessageBox.Warning) -> QMessageBox:
+    box = QMessageBox(icon, title, message, QMessageBox.Ok, parent)
+    box.setObjectName("errorDialog")
+    box.setAttribute(Qt.WA_DeleteOnClose)
+    box.setTextInteractionFlags(Qt.TextSelectableByMouse)
+    if details:
+        box.setDetailedText(details)
+    box.setWindowModality(Qt.WindowModal)
+    box.open()
+    return box
+
+
+def show_failure(parent, failure, on_rewind=None) -> QMessageBox:
+    """A worker Failure; for divergence, a "Rewind to last good state" button."""
+    box = QMessageBox(QMessageBox.Warning, failure.title, failure.message, QMessageBox.NoButton,
+                      parent)
+    box.setObjectName("failureDialog")
+    box.setAttribute(Qt.WA_DeleteOnClose)
+    box.setTextInteractionFlags(Qt.TextSelectableByMouse)
+    if failure.kind == "diverged":
+        box.setInformativeText("What to try: a smaller learning rate (divide it by 10), "
+                               "standardised inputs, or an optimizer such as Adam.")
+    if failure.details:
+        box.setDetailedText(failure.details)
+    if failure.can_rewind and on_rewind is not None:
+        rewind = box.addButton("Rewind to last good state", QMessageBox.AcceptRole)
+        rewind.setObjectName("rewindGoodButton")
+        rewind.clicked.connect(on_rewind)
+        box.addButton(QMessageBox.Close)
+    else:
+        box.addButton(QMessageBox.Ok)
+    box.setWindowModality(Qt.WindowModal)
+    box.open()
+    return box

@@ -1,0 +1,63 @@
+"""The status bar: run state, epoch, batch, samples per second and elapsed training time."""
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel, QStatusBar
+from superqt.utils import qthrottled
+
+_STATE_TEXT = {"idle": "Ready", "running": "Training", "paused": "Paused",
+               "finished": "Finished"}
+
+
+def _elapsed(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+class StudioStatusBar(QStatusBar):
+    def __init__(self, state, parent=None):
+        super().__init__(parent)
+        self.setObjectName("statusBar")
+        self.state = state
+        self.labels = {}
+        for key, tip in (("run", "What training is doing"),
+                         ("epoch", "The epoch being trained, and the last one of this run"),
+                         ("batch", "Batch within the current epoch"),
+                         ("speed", "Training speed"),
+                         ("elapsed", "Time spent training in this run")):
+            lab = QLabel()
+            lab.setObjectName(f"status_{key}")
+            lab.setToolTip(tip)
+            lab.setMinimumWidth(60)
+            self.addPermanentWidget(lab)
+            self.labels[key] = lab
+        self.labels["run"].setMinimumWidth(90)
+        self._show_progress = qthrottled(self._show, timeout=100, leading=True)
+        state.progressChanged.connect(self._on_state_progress_changed)
+        state.runStateChanged.connect(self._on_state_run_state_changed)
+        state.dataChanged.connect(self._on_state_data_changed)
+        self._on_state_run_state_changed(state.run_state)
+        self._on_state_progress_changed(state.progress)
+        self.showMessage("Loading the data set…")
+
+    def _on_state_progress_changed(self, p) -> None:
+        self._show_progress()
+
+    def _show(self) -> None:
+        p = self.state.progress
+        current = p.epoch + 1 if p.batch else max(p.epoch, 1 if p.step else 0)
+        self.labels["epoch"].setText(f"Epoch {current} of "
+                                     f"{p.target_epoch or self.state.config.epochs}")
+        self.labels["batch"].setText(f"Batch {p.batch}/{p.batches_per_epoch or '–'}")
+        self.labels["speed"].setText(f"{p.samples_per_sec:,.0f} samples/s"
+                                     if p.samples_per_sec else "– samples/s")
+        self.labels["elapsed"].setText(_elapsed(p.elapsed))
+
+    def _on_state_run_state_changed(self, run_state: str) -> None:
+        self.labels["run"].setText(_STATE_TEXT.get(run_state, run_state))
+        self.labels["run"].setProperty("runState", run_state)
+        self.labels["run"].style().unpolish(self.labels["run"])
+        self.labels["run"].style().polish(self.labels["run"])
+
+    def _on_state_data_changed(self, data) -> None:
+        self.showMessage(f"{data.dataset.upper() or 'Data'} loaded: {data.n_train:,} training "
+                         f"images, {len(data.labels):,} {data.name} images", 6000)

@@ -1,0 +1,98 @@
+"""Live training curves: loss (per batch raw and smoothed, validation per epoch) and accuracy.
+
+They redraw from ``state.history`` (bounded, app.history) whenever the controller reports new
+batches — at most ~30 times a second while training runs.
+"""
+from __future__ import annotations
+
+import pyqtgraph as pg
+
+from .plot_panel import (BLUE, GREEN, LIGHT_BLUE, LIGHT_GREEN, ORANGE, PlotPanel, make_plot)
+
+
+def _set(curve, series, scale: float = 1.0) -> None:
+    x, y = series.x, series.y
+    curve.setData(x.copy(), y * scale if scale != 1.0 else y.copy())
+
+
+class _CurvesView(PlotPanel):
+    def __init__(self, state, icons, name, title, left):
+        self.state = state
+        self.plot = make_plot(name, left)
+        super().__init__(self.plot, icons, title)
+        state.batchTrained.connect(self._on_state_batch_trained)
+        state.epochEvaluated.connect(self._on_state_epoch_evaluated)
+        state.historyReset.connect(self._on_state_history_reset)
+
+    def _on_state_batch_trained(self, event) -> None:
+        self.request_redraw()
+
+    def _on_state_epoch_evaluated(self, report) -> None:
+        self.request_redraw()
+
+    def _on_state_history_reset(self) -> None:
+        self.request_redraw()
+
+    def redraw(self) -> None:
+        self.redraw_batches()
+        self.redraw_epochs()
+
+
+class LossView(_CurvesView):
+    """Training loss per batch (raw and smoothed) with the validation loss of every epoch."""
+
+    def __init__(self, state, icons):
+        super().__init__(state, icons, "lossPlot", "Loss", "loss")
+        p = self.plot
+        self.raw = p.plot(name="batch loss", pen=pg.mkPen(LIGHT_BLUE, width=1))
+        self.smooth = p.plot(name="smoothed", pen=pg.mkPen(BLUE, width=2.2))
+        self.train_epoch = p.plot(name="train (epoch)", pen=None, symbol="s", symbolSize=6,
+                                  symbolBrush=BLUE, symbolPen=None)
+        self.val = p.plot(name="validation (epoch)", pen=pg.mkPen(ORANGE, width=2),
+                          symbol="o", symbolSize=7, symbolBrush=ORANGE, symbolPen="w")
+        for c in (self.raw, self.smooth):
+            c.setSkipFiniteCheck(False)
+        self.redraw_now()
+
+    def redraw_batches(self) -> None:
+        h = self.state.history
+        _set(self.raw, h["loss"])
+        _set(self.smooth, h["loss_smooth"])
+
+    def redraw_epochs(self) -> None:
+        h = self.state.history
+        _set(self.train_epoch, h["train_loss"])
+        _set(self.val, h["val_loss"])
+        name = (self.state.data.name if self.state.data is not None else "validation")
+        self.val.opts["name"] = f"{name} (epoch)"
+
+
+class AccuracyView(_CurvesView):
+    """Training accuracy (smoothed per batch and per epoch) and validation accuracy per epoch."""
+
+    def __init__(self, state, icons):
+        super().__init__(state, icons, "accuracyPlot", "Accuracy", "accuracy (%)")
+        p = self.plot
+        self.batch = p.plot(name="train (smoothed)", pen=pg.mkPen(LIGHT_GREEN, width=1.5))
+        self.train = p.plot(name="train (epoch)", pen=pg.mkPen(GREEN, width=2), symbol="s",
+                            symbolSize=6, symbolBrush=GREEN, symbolPen=None)
+        self.val = p.plot(name="validation (epoch)", pen=pg.mkPen(ORANGE, width=2),
+                          symbol="o", symbolSize=7, symbolBrush=ORANGE, symbolPen="w")
+        self.plot.getPlotItem().setYRange(0, 100, padding=0.02)
+        self.plot.getPlotItem().enableAutoRange(axis="y", enable=False)
+        self.plot.getPlotItem().setLimits(yMin=-5, yMax=105)
+        self.plot.getPlotItem().legend.setOffset((-8, -8))   # bottom right: curves rise
+        self.redraw_now()
+
+    def redraw_batches(self) -> None:
+        _set(self.batch, self.state.history["accuracy_smooth"], 100.0)
+
+    def redraw_epochs(self) -> None:
+        h = self.state.history
+        _set(self.train, h["train_accuracy"], 100.0)
+        _set(self.val, h["val_accuracy"], 100.0)
+
+    def last_validation_accuracy(self) -> float | None:
+        y = self.state.history["val_accuracy"].y
+        return float(y[-1]) if len(y) else None
+

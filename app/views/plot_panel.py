@@ -1,0 +1,134 @@
+"""A plot with export buttons: PNG (pyqtgraph's ImageExporter) and CSV (its CSVExporter)."""
+from __future__ import annotations
+
+import pyqtgraph as pg
+import pyqtgraph.exporters as pg_exporters
+from PySide6.QtCore import QSize
+from superqt.utils import qthrottled
+from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QToolButton, QVBoxLayout,
+                               QWidget)
+
+from nncore.errors import NNCoreError
+
+# Colours shared by all plots (colour-blind friendly: blue / orange / green / grey).
+BLUE = "#2f6db5"
+LIGHT_BLUE = "#9dbbe3"
+ORANGE = "#e0701a"
+GREEN = "#2e8b57"
+LIGHT_GREEN = "#a9d8b8"
+#: A view redraws at most this often (ms) while training runs; hidden views wait until shown.
+REDRAW_MS = 150
+
+LAYER_COLORS = ["#2f6db5", "#e0701a", "#2e8b57", "#8e44ad", "#c0392b", "#16a085", "#b7950b",
+                "#5d6d7e"]
+
+
+def make_plot(name: str, left: str, bottom: str = "batch") -> pg.PlotWidget:
+    """A PlotWidget set up for long live curves: downsampling, clip to view, a grid, a legend."""
+    plot = pg.PlotWidget()
+    plot.setObjectName(name)
+    item = plot.getPlotItem()
+    item.setDownsampling(auto=True, mode="peak")
+    item.setClipToView(True)
+    item.showGrid(x=True, y=True, alpha=0.15)
+    item.setLabel("left", left)
+    item.setLabel("bottom", bottom)
+    item.addLegend(offset=(-8, 8), labelTextSize="8pt", brush=pg.mkBrush(255, 255, 255, 200))
+    item.setMenuEnabled(True)
+    plot.setMinimumSize(QSize(200, 140))
+    return plot
+
+
+class PlotPanel(QWidget):
+    """``plot_widget`` (a PlotWidget or GraphicsLayoutWidget) under a row of export buttons.
+
+    Subclasses draw in ``redraw()`` and ask for it with ``request_redraw()``: redraws are
+    throttled to one per ``REDRAW_MS`` and skipped while the panel is hidden (a tab behind
+    another), then done when it is shown."""
+
+    def __init__(self, plot_widget, icons, title: str = "", extra_widgets=(), parent=None,
+                 redraw_ms: int = REDRAW_MS):
+        super().__init__(parent)
+        self.plot_widget = plot_widget
+        self._dirty = False
+        self._throttled_redraw = qthrottled(self._redraw_if_visible, timeout=redraw_ms,
+                                            leading=True)
+        bar = QHBoxLayout()
+        bar.setContentsMargins(4, 2, 4, 0)
+        bar.setSpacing(4)
+        self.caption = QLabel(title)
+        self.caption.setObjectName("plotCaption")
+        bar.addWidget(self.caption, 1)
+        for w in extra_widgets:
+            bar.addWidget(w)
+        for kind, icon, tip in (("png", "export", "Export this plot as a PNG image"),
+                                ("csv", "csv", "Export the plotted data as CSV")):
+            b = QToolButton(self)
+            b.setObjectName(f"export{kind.upper()}Button")
+            b.setIcon(icons(icon))
+            b.setToolTip(tip)
+            b.setAutoRaise(True)
+            b.clicked.connect(lambda checked=False, k=kind: self._on_export_clicked(k))
+            bar.addWidget(b)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addLayout(bar)
+        lay.addWidget(plot_widget, 1)
+
+    # ---- redrawing ---------------------------------------------------------------------------
+    def redraw(self) -> None:
+        """Draw the current state (subclasses)."""
+
+    def request_redraw(self) -> None:
+        self._dirty = True
+        self._throttled_redraw()
+
+    def redraw_now(self) -> None:
+        self._dirty = False
+        self.redraw()
+
+    def _redraw_if_visible(self) -> None:
+        if self._dirty and self.isVisible():
+            self.redraw_now()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._dirty:
+            self.redraw_now()
+
+    def plot_items(self) -> list:
+        w = self.plot_widget
+        if isinstance(w, pg.PlotWidget):
+            return [w.getPlotItem()]
+        return [it for it in w.ci.items if isinstance(it, pg.PlotItem)]
+
+    def export_png(self, path: str) -> None:
+        exporter = pg_exporters.ImageExporter(self.plot_widget.scene())
+        exporter.parameters()["width"] = max(int(self.plot_widget.width() * 2), 800)
+        exporter.export(str(path))
+
+    def export_csv(self, path: str) -> None:
+        items = self.plot_items()
+        if not items:
+            raise NNCoreError("this view has no curves to export")
+        if len(items) == 1:
+            pg_exporters.CSVExporter(items[0]).export(str(path))
+            return
+        # several plots: one CSV per plot, suffixed by its title
+        base = str(path)[:-4] if str(path).lower().endswith(".csv") else str(path)
+        for i, item in enumerate(items):
+            pg_exporters.CSVExporter(item).export(f"{base}-{i + 1}.csv")
+
+    def _on_export_clicked(self, kind: str) -> None:
+        name = self.plot_widget.objectName() or "plot"
+        filters = "PNG images (*.png)" if kind == "png" else "CSV files (*.csv)"
+        path, _ = QFileDialog.getSaveFileName(self, f"Export {kind.upper()}", f"{name}.{kind}",
+                                              filters)
+        if not path:
+            return
+        try:
+            (self.export_png if kind == "png" else self.export_csv)(path)
+        except (OSError, NNCoreError, ValueError) as e:
+            from ..messages import show_error
+            show_error(self, "Export failed", f"{path}: {e}")

@@ -1,0 +1,186 @@
+"""Weight views: weights as image tiles, weight and gradient histograms, gradient norms.
+
+All three draw what the worker prepared (``state.views``: histograms and tile mosaics, and
+``state.history``'s gradient-norm curves); none of them computes anything from the network.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QLabel
+
+from .plot_panel import BLUE, LAYER_COLORS, ORANGE, PlotPanel, make_plot
+
+#: Diverging colour map: negative weights blue, zero white, positive orange.
+WEIGHT_CMAP = pg.ColorMap([0.0, 0.5, 1.0], [(37, 92, 170), (250, 250, 250), (224, 112, 26)])
+
+
+class WeightTilesView(PlotPanel):
+    """The weights of one layer as tiles: one 28x28 image per unit of the first Dense layer,
+    one kernel per Conv2D filter. Orange is positive, blue negative."""
+
+    def __init__(self, state, controller, icons):
+        self.state = state
+        self.controller = controller
+        self.layer_combo = QComboBox()
+        self.layer_combo.setObjectName("tileLayerCombo")
+        self.layer_combo.setToolTip("Which layer's weights to show")
+        self.layer_combo.setSizeAdjustPolicy(QComboBox.AdjustToContents)
+        self.layer_combo.activated.connect(self._on_layer_combo_activated)
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setObjectName("weightsView")
+        self.view = self.graphics.addViewBox(lockAspect=True, invertY=True, enableMenu=False)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setColorMap(WEIGHT_CMAP)
+        self.view.addItem(self.image)
+        self.graphics.nextRow()
+        self.note = QLabel("Weights appear once the data set is loaded.")
+        self.note.setObjectName("weightsCaption")
+        self.note.setAlignment(Qt.AlignCenter)
+        super().__init__(self.graphics, icons, "Weights", extra_widgets=(self.layer_combo,))
+        self.layout().addWidget(self.note)
+        state.viewsChanged.connect(self._on_state_views_changed)
+
+    def _on_state_views_changed(self, views) -> None:
+        self.request_redraw()
+
+    def export_csv(self, path: str) -> None:
+        tiles = self.state.views.tiles if self.state.views is not None else None
+        if tiles is None:
+            raise ValueError("no weights to export yet")
+        np.savetxt(path, tiles.image, delimiter=",", fmt="%.6g")
+
+    def redraw(self) -> None:
+        views = self.state.views
+        if views is None:
+            return
+        layers = views.tile_layers
+        current = [self.layer_combo.itemData(i) for i in range(self.layer_combo.count())]
+        if current != [i for i, _ in layers]:
+            self.layer_combo.blockSignals(True)
+            self.layer_combo.clear()
+            for i, caption in layers:
+                self.layer_combo.addItem(caption, i)
+            self.layer_combo.blockSignals(False)
+        tiles = views.tiles
+        if tiles is None:
+            self.image.clear()
+            self.note.setText("This network has no layer whose weights can be drawn as images "
+                              "(a Dense layer right after Flatten, or a Conv2D layer).")
+            return
+        self.layer_combo.blockSignals(True)
+        self.layer_combo.setCurrentIndex(max(self.layer_combo.findData(tiles.layer), 0))
+        self.layer_combo.blockSignals(False)
+        self.image.setImage(tiles.image, levels=(-tiles.vmax, tiles.vmax), autoLevels=False)
+        self.note.setText(f"{tiles.caption} · step {views.step} · each tile scaled to its own "
+                          f"range")
+
+    def _on_layer_combo_activated(self, index: int) -> None:
+        self.controller.set_tile_layer(self.layer_combo.itemData(index))
+
+
+class HistogramView(PlotPanel):
+    """Distribution of one layer's weights and of their gradients, updating while training."""
+
+    def __init__(self, state, icons):
+        self.state = state
+        self.layer_combo = QComboBox()
+        self.layer_combo.setObjectName("histogramLayerCombo")
+        self.layer_combo.setSizeAdjustPolicy(QComboBox.AdjustToContents)
+        self.layer_combo.setToolTip("Which layer's weights and gradients to show")
+        self.layer_combo.activated.connect(self._on_layer_combo_activated)
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setObjectName("histogramView")
+        self.w_plot = self.graphics.addPlot(title="weights W")
+        self.graphics.nextRow()
+        self.g_plot = self.graphics.addPlot(title="gradients dL/dW")
+        for plot, color in ((self.w_plot, BLUE), (self.g_plot, ORANGE)):
+            plot.showGrid(x=True, y=True, alpha=0.15)
+            plot.setLabel("left", "count")
+        self.w_curve = self.w_plot.plot(stepMode="center", fillLevel=0,
+                                        brush=pg.mkBrush(47, 109, 181, 110), pen=BLUE)
+        self.g_curve = self.g_plot.plot(stepMode="center", fillLevel=0,
+                                        brush=pg.mkBrush(224, 112, 26, 110), pen=ORANGE)
+        self.layer = None
+        super().__init__(self.graphics, icons, "Histograms", extra_widgets=(self.layer_combo,))
+        state.viewsChanged.connect(self._on_state_views_changed)
+
+    def _on_state_views_changed(self, views) -> None:
+        self.request_redraw()
+
+    def redraw(self) -> None:
+        views = self.state.views
+        if views is None:
+            return
+        layers = sorted(views.weight_hists)
+        current = [self.layer_combo.itemData(i) for i in range(self.layer_combo.count())]
+        if current != layers:
+            self.layer_combo.blockSignals(True)
+            self.layer_combo.clear()
+            for i in layers:
+                self.layer_combo.addItem(f"{i + 1}: {views.layer_names.get(i, '')}", i)
+            self.layer_combo.blockSignals(False)
+            if self.layer not in layers:
+                self.layer = layers[0] if layers else None
+        self.layer_combo.blockSignals(True)
+        self.layer_combo.setCurrentIndex(max(self.layer_combo.findData(self.layer), 0))
+        self.layer_combo.blockSignals(False)
+        self._draw(views)
+
+    def _draw(self, views) -> None:
+        for curve, hists in ((self.w_curve, views.weight_hists), (self.g_curve,
+                                                                  views.grad_hists)):
+            h = hists.get(self.layer)
+            if h is None:
+                curve.setData([], [])
+            else:
+                curve.setData(h.edges, h.counts)
+
+    def _on_layer_combo_activated(self, index: int) -> None:
+        self.layer = self.layer_combo.itemData(index)
+        if self.state.views is not None:
+            self._draw(self.state.views)
+
+
+class GradNormView(PlotPanel):
+    """‖dL/dW‖ of every layer over time, log scale: vanishing or exploding gradients show."""
+
+    def __init__(self, state, icons):
+        self.state = state
+        self.plot = make_plot("gradNormPlot", "‖dL/dW‖")
+        self.plot.getPlotItem().setLogMode(y=True)
+        self.curves: dict[int, pg.PlotDataItem] = {}
+        super().__init__(self.plot, icons, "Gradient norms", redraw_ms=300)
+        state.batchTrained.connect(self._on_state_batch_trained)
+        state.historyReset.connect(self._on_state_history_reset)
+
+    def _curve(self, layer: int):
+        curve = self.curves.get(layer)
+        if curve is None:
+            color = LAYER_COLORS[len(self.curves) % len(LAYER_COLORS)]
+            name = f"layer {layer + 1}"
+            layers = self.state.spec.get("layers") or []
+            if layer < len(layers) and isinstance(layers[layer], dict):
+                name += f" {layers[layer].get('type', '')}"
+            curve = self.plot.plot(name=name, pen=pg.mkPen(color, width=1.4))
+            self.curves[layer] = curve
+        return curve
+
+    def redraw(self) -> None:
+        norms = self.state.history.grad_norms
+        for layer in list(self.curves):
+            if layer not in norms:
+                self.plot.removeItem(self.curves.pop(layer))
+        for layer, series in sorted(norms.items()):
+            y = np.maximum(series.y, 1e-12)
+            self._curve(layer).setData(series.x.copy(), y)
+
+    def _on_state_batch_trained(self, event) -> None:
+        self.request_redraw()
+
+    def _on_state_history_reset(self) -> None:
+        for curve in self.curves.values():
+            self.plot.removeItem(curve)
+        self.curves.clear()
+        self.request_redraw()
