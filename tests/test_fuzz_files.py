@@ -153,7 +153,7 @@ HEADERS = {k: _header(v) for k, v in FILES.items()}
 PATHS = {k: list(_paths(h[1]))[1:] for k, h in HEADERS.items()}
 
 
-@FUZZ
+@settings(FUZZ, max_examples=500)
 @given(data=st.data(), which=st.sampled_from(sorted(FILES)))
 def test_edited_headers_with_valid_checksum(tmp_path, data, which):
     version, header, blobs = HEADERS[which]

@@ -11,7 +11,6 @@ import signal
 import struct
 import time
 
-import numpy as np
 import pytest
 
 from nncore import Network, io

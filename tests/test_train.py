@@ -240,8 +240,8 @@ def test_lower_learning_rates_do_not_diverge():
     x, y = mnist_like()
     net = Network.from_spec(SEED_MLP, seed=0)
     t = Trainer(net, CrossEntropyLoss(), SGD(net, lr=0.5), x, y, batch_size=64)
-    t.fit(2)
-    assert t.history.batch_loss[-1] < 0.5
+    t.fit(1)                      # 2.34 -> 0.86 -> 0.15 -> ... -> 0.015
+    assert t.history.batch_loss[-1] < 0.1
 
 
 def test_exploding_loss_with_logits():
