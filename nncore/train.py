@@ -37,6 +37,21 @@ def _chance_loss(loss, y, output_shape) -> float:
     return 1e-3
 
 
+def _check_probabilities(loss, out) -> None:
+    """CrossEntropyLoss(from_logits=False) needs probabilities: DataError, with what to do,
+    when the network's output is not (e.g. the Softmax layer was left out)."""
+    if getattr(loss, "from_logits", True) or out.ndim != 2 or not out.size:
+        return
+    lo, hi = float(out.min()), float(out.max())
+    sums = out.sum(axis=1, dtype=np.float64)
+    worst = float(sums[np.argmax(np.abs(sums - 1.0))])
+    if lo < 0 or hi > 1.001 or abs(worst - 1.0) > 1e-3:   # (NaN passes: reported as Diverged)
+        raise DataError(f"cross-entropy expects probabilities (each row between 0 and 1, "
+                        f"summing to 1), but the network's outputs range from {lo:.3g} to "
+                        f"{hi:.3g} and a row sums to {worst:.3g}: end the network with "
+                        f"Softmax, or use CrossEntropyLoss(from_logits=True)")
+
+
 class Diverged(TrainingError):
     """The loss became non-finite or exploded. ``reason`` says which; ``step`` where."""
 
@@ -245,13 +260,14 @@ class Trainer:
                 for layer in self.net.layers:
                     out = layer.forward(out, True)
                     layer.last_output = out   # kept for nncore.inspect.layer_reports
+                _check_probabilities(self.loss, out)
                 loss = self.loss.forward(out, y)
                 # A training step needs no dL/d(input images): the first weight layer skips it.
                 self.net.backward(self.loss.backward(), input_grad=False)
                 norms = {i: math.sqrt(sum(float(np.vdot(g, g)) for g in layer.grads.values()))
                          for i, layer in enumerate(self.net.layers) if layer.grads}
             self.initial_loss, self.smoothed_loss = self._check_divergence(loss, norms)
-        except Diverged:
+        except BaseException:          # Diverged, DataError, KeyboardInterrupt, ...
             arrays, rng_state = kept
             for k, a in self._layer_state_arrays():
                 a[...] = arrays[k]

@@ -326,6 +326,23 @@ def test_bad_batch_size(batch_size, words):
         assert w in str(e.value)
 
 
+@pytest.mark.parametrize("last", [[], [{"type": "Sigmoid"}], [{"type": "Softmax"},
+                                                             {"type": "Dropout"}]])
+def test_cross_entropy_on_outputs_that_are_not_probabilities(last):
+    """A learner who removes the Softmax gets told, instead of a loss stuck near 87 (negative
+    outputs clipped) or one that reaches 0 by pushing every sigmoid output to 1."""
+    spec = {"input_shape": [1, 6, 6], "layers": [
+        {"type": "Flatten"}, {"type": "Dense", "units": 4}, {"type": "BatchNorm"},
+        {"type": "Dense", "units": 3}] + last}
+    t = _make(X, Y, spec=spec)
+    before = _state(t)
+    with pytest.raises(DataError) as e:
+        t.step_batch()
+    assert "expects probabilities" in str(e.value) and "Softmax" in str(e.value)
+    assert "from_logits=True" in str(e.value)
+    _assert_unchanged(t, before)      # BatchNorm statistics untouched
+
+
 def test_one_hot_labels_train_like_indices():
     a = _make(X, Y)
     b = _make(X, np.eye(3, dtype=np.float32)[Y])
