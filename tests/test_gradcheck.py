@@ -245,3 +245,7 @@ def test_check_network_rejects_mismatched_targets():
     net = Network.from_spec(SMALL_CNN)
     with pytest.raises(DataError, match="3.*2"):
         check_network(net, nncore.CrossEntropyLoss(), np.zeros((2, 1, 8, 8)), [0, 1, 2])
+    with pytest.raises(DataError, match="empty"):
+        check_network(net, nncore.CrossEntropyLoss(), np.zeros((0, 1, 8, 8)), [])
+    with pytest.raises(DataError, match=r"\(N, 1, 8, 8\)"):
+        check_network(net, nncore.CrossEntropyLoss(), np.zeros((2, 64)), [0, 1])
