@@ -18,7 +18,7 @@ from nncore.registry import LAYERS
 BUILT_IN = ["AvgPool2D", "BatchNorm", "Conv2D", "Dense", "Dropout", "ELU", "Flatten", "GELU",
             "Identity", "LeakyReLU", "MaxPool2D", "ReLU", "Sigmoid", "Softmax", "Tanh"]
 
-FUZZ = settings(max_examples=1500, deadline=None, derandomize=True,
+FUZZ = settings(max_examples=1200, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 # Beyond these, a spec that is valid is only shape-inferred, not built (allocation is costly).
