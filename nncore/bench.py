@@ -143,13 +143,18 @@ def _calibrate(fn, target: float) -> int:
     return max(1, int(target / max(per_call, 1e-9)))
 
 
-def interleaved(fns: dict, rounds: int, target: float) -> dict[str, list[float]]:
+def interleaved(fns: dict, rounds: int, target: float, pause: float = 0.0
+                ) -> dict[str, list[float]]:
     """Time every function in ``fns`` round by round (A, B, A, B, ...) so that they share the
-    machine's load: name -> per-call seconds of each round."""
+    machine's load: name -> per-call seconds of each round. ``pause`` seconds of sleep before
+    each block let the previous library's worker threads, which spin for a while after their
+    last task (OpenBLAS, OpenMP), go idle instead of competing with the next block."""
     numbers = {name: _calibrate(fn, target) for name, fn in fns.items()}
     times = {name: [] for name in fns}
     for _ in range(rounds):
         for name, fn in fns.items():
+            if pause:
+                time.sleep(pause)
             times[name].append(_time_calls(fn, numbers[name]))
     return times
 
@@ -238,7 +243,7 @@ def run(quick: bool = False, use_torch: bool = True, rounds: int | None = None,
         fns = {"nncore": NNCoreStep(spec, x, y)}
         if torch_ok:
             fns["torch"] = torch_step(name, x, y)
-        times = interleaved(fns, rounds, target)
+        times = interleaved(fns, rounds, target, pause=0.0 if quick or not torch_ok else 0.15)
         ours = times["nncore"]
         row = (f"{name.upper()} batch {batch:<6}{_spread([t * 1e3 for t in ours], '{:.3f}'):>22}"
                f"{batch / statistics.median(ours):>11,.0f}")
