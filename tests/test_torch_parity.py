@@ -63,7 +63,7 @@ def test_fixtures_cover_every_layer_type_loss_and_optimizer():
         layer_types |= {layer["type"] for layer in spec["layers"]}
         losses.add((meta["loss"]["type"], meta["loss"]["config"].get("from_logits", False)))
         optimizers |= {json.dumps(o, sort_keys=True) for o in meta["optimizers"].values()}
-        if "BatchNorm" in layer_types:
+        if any(layer["type"] == "BatchNorm" for layer in spec["layers"]):
             modes.add(meta["training"])
     stochastic = {"Dropout"}   # random masks cannot match torch's generator
     assert set(nncore.layers.__all__) - {"Layer", "Activation"} - stochastic <= layer_types
