@@ -22,10 +22,12 @@ from .errors import DataError, ShapeError, SpecError
 from .hparams import HParamError, short_repr
 from .registry import LAYERS, get
 
-#: A network may have at most this many weights (1.6 GB in float32): beyond it, SpecError.
-MAX_PARAMS = 400_000_000
-#: ... and at most this many values per sample in any layer's output.
-MAX_ACTIVATIONS = 50_000_000
+#: A network may have at most this many weights: beyond it, SpecError. 0.4 GB in float32, and
+#: training needs 2-4 times that (gradients, optimizer buffers).
+MAX_PARAMS = 100_000_000
+#: ... and at most this many values per sample in any layer's output (40 MB in float32;
+#: training keeps every layer's output for a whole batch).
+MAX_ACTIVATIONS = 10_000_000
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
 

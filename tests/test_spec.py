@@ -243,13 +243,11 @@ def test_image_layers_on_flat_input(name):
 
 @pytest.mark.parametrize("spec,kind", [
     ({"input_shape": [100_000], "layers": [{"type": "Dense", "units": 100_000}]}, "weights"),
-    ({"input_shape": [10_000], "layers": [{"type": "Dense", "units": 10_000},
-                                          {"type": "Dense", "units": 10_000},
-                                          {"type": "Dense", "units": 10_000},
-                                          {"type": "Dense", "units": 10_000},
-                                          {"type": "Dense", "units": 10_000}]}, "weights"),
+    ({"input_shape": [5_000], "layers": [{"type": "Dense", "units": 5_000}] * 5}, "weights"),
     ({"input_shape": [3, 500, 500], "layers": [
-        {"type": "Conv2D", "filters": 1000, "kernel_size": 1}]}, "values"),
+        {"type": "Conv2D", "filters": 100, "kernel_size": 1}]}, "values"),
+    ({"input_shape": [1, 28, 28], "layers": [        # tiny weights, huge outputs
+        {"type": "Conv2D", "filters": 60_000, "kernel_size": 1}]}, "values"),
     ({"input_shape": [1, 10, 10], "layers": [
         {"type": "Conv2D", "filters": 100_000, "kernel_size": 1, "padding": 1000}]}, "values"),
     ({"input_shape": [100_000, 1000, 1000], "layers": []}, "values"),
@@ -261,15 +259,17 @@ def test_too_large_for_memory_is_a_spec_error(spec, kind):
 
 
 def test_too_many_weights_names_the_layer_where_the_limit_is_crossed():
-    dense = {"type": "Dense", "units": 10_000}
-    e = _raise({"input_shape": [10_000], "layers": [dense] * 5})
-    assert e.index == 3 and e.layer_type == "Dense"    # 4 x 100M > 400M
+    dense = {"type": "Dense", "units": 5_000}
+    e = _raise({"input_shape": [5_000], "layers": [dense] * 5})
+    assert e.index == 3 and e.layer_type == "Dense"    # 4 x 25M > 100M
     assert e.received > MAX_PARAMS
 
 
 def test_limits_are_sane():
-    assert MAX_PARAMS * 4 <= 2 * 1024**3          # float32 weights stay below 2 GiB
-    assert MAX_ACTIVATIONS * 4 <= 256 * 1024**2   # one sample's largest output below 256 MiB
+    # float32 weights + gradients + two optimizer buffers (Adam) stay below 2 GiB
+    assert 4 * MAX_PARAMS * 4 <= 2 * 1024**3
+    # a batch of 32 of the largest layer output stays below 2 GiB
+    assert 32 * MAX_ACTIVATIONS * 4 <= 2 * 1024**3
 
 
 @pytest.mark.xfail(strict=True, reason="BUG (nncore/layers/regularization.py, not ours): "
@@ -392,6 +392,6 @@ def test_summary_shows_non_default_settings():
 
 
 def test_infer_shapes_does_not_build_weights():
-    # 300 M weights would take 1.2 GB to build; inference is instant and allocates nothing
-    rows = infer_shapes({"input_shape": [30_000], "layers": [{"type": "Dense", "units": 10_000}]})
-    assert rows[0]["params"] == 30_000 * 10_000 + 10_000
+    # 90 M weights would take 360 MB to build; inference is instant and allocates nothing
+    rows = infer_shapes({"input_shape": [30_000], "layers": [{"type": "Dense", "units": 3_000}]})
+    assert rows[0]["params"] == 30_000 * 3_000 + 3_000
