@@ -35,7 +35,7 @@ def kink_free(rng, shape, low=0.2, high=2.0):
     return (mags * rng.choice([-1.0, 1.0], n)).reshape(shape)
 
 
-# ---- the generic helper ---------------------------------------------------------------------------
+# ---- the generic helper --------------------------------------------------------------------------
 def test_right_gradient_passes_and_wrong_ones_fail():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((3, 4))

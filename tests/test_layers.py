@@ -145,7 +145,7 @@ def test_batchnorm_after_dense_and_conv_in_a_network(name, training):
     assert {"gamma", "beta"} <= {r.param for r in results}
 
 
-# ---- activations as plain functions with their derivatives ----------------------------------------
+# ---- activations as plain functions with their derivatives ---------------------------------------
 PAIRS = [
     ("relu", act.relu, act.relu_derivative),
     ("leaky_relu", lambda x: act.leaky_relu(x, 0.2), lambda x: act.leaky_relu_derivative(x, 0.2)),
