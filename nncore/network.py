@@ -19,7 +19,7 @@ import numpy as np
 
 from . import layers as _layers  # noqa: F401  (registers the built-in layers)
 from .errors import DataError, ShapeError, SpecError
-from .hparams import HParamError, short_repr
+from .hparams import HParamError, pair, short_repr
 from .registry import LAYERS, get
 
 #: A network may have at most this many weights: beyond it, SpecError. 0.4 GB in float32, and
@@ -147,10 +147,27 @@ def _infer(input_shape, layers):
             raise SpecError(f"output {tuple(out)} has {math.prod(out):,} values per sample; at "
                             f"most {MAX_ACTIVATIONS:,} fit in memory", index=i, layer_type=name,
                             expected=f"at most {MAX_ACTIVATIONS:,} values", received=list(out))
+        work = _working_values(layer, shape, out)
+        if work > MAX_ACTIVATIONS:
+            raise SpecError(f"its working matrix (one row per output position, one column per "
+                            f"input value under the kernel) would hold {work:,} values per "
+                            f"sample; at most {MAX_ACTIVATIONS:,} fit in memory: use a smaller "
+                            f"kernel, fewer input channels or a larger stride", index=i,
+                            layer_type=name, expected=f"at most {MAX_ACTIVATIONS:,} values",
+                            received=work)
         rows.append({"index": i, "type": name, "input_shape": tuple(shape),
                      "output_shape": tuple(out), "params": n_params})
         shape = out
     return rows
+
+
+def _working_values(layer, in_shape, out_shape) -> int:
+    """Values per sample of a layer's largest temporary array: Conv2D's im2col matrix,
+    (OH·OW) × (C·kh·kw), which can dwarf both its input and its output."""
+    if isinstance(layer, _layers.Conv2D):
+        kh, kw = pair(layer.kernel_size)
+        return out_shape[1] * out_shape[2] * in_shape[0] * kh * kw
+    return 0
 
 
 class Network:

@@ -258,6 +258,16 @@ def test_too_large_for_memory_is_a_spec_error(spec, kind):
     assert e.expected.startswith("at most")
 
 
+def test_convolution_working_memory_is_checked():
+    # 2,601 outputs and 250,001 weights, but im2col needs 2,601 x 250,000 values per sample
+    spec = {"input_shape": [100, 100, 100], "layers": [
+        {"type": "ReLU"}, {"type": "Conv2D", "filters": 1, "kernel_size": 50}]}
+    e = _raise(spec)
+    assert (e.index, e.layer_type) == (1, "Conv2D")
+    assert "650,250,000 values per sample" in str(e) and "smaller kernel" in str(e)
+    assert e.received == 650_250_000
+
+
 def test_too_many_weights_names_the_layer_where_the_limit_is_crossed():
     dense = {"type": "Dense", "units": 5_000}
     e = _raise({"input_shape": [5_000], "layers": [dense] * 5})
