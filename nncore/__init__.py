@@ -11,7 +11,8 @@ from .losses import CrossEntropyLoss, MSELoss
 from . import optim
 from .network import Network, infer_shapes
 from . import gradcheck  # a callable module: nncore.gradcheck(fn, inputs, grads)
+from .io import load, save
 
 __all__ = ["Network", "infer_shapes", "layers", "optim", "CrossEntropyLoss", "MSELoss",
-           "gradcheck", "SpecError", "DataError", "ModelFileError", "NNCoreError", "ShapeError",
+           "gradcheck", "save", "load", "SpecError", "DataError", "ModelFileError", "NNCoreError", "ShapeError",
            "TrainingError"]

@@ -40,8 +40,9 @@ class BatchNorm(Layer):
     hparams = {
         "momentum": HParam("float", "Weight of the newest batch in the running statistics used "
                                     "for evaluation (PyTorch convention).", min=0.0, max=1.0),
-        "eps": HParam("float", "Small number added to the variance to avoid dividing by 0.",
-                      min=0.0, max=1.0, min_open=True),
+        "eps": HParam("float", "Small number added to the variance to avoid dividing by 0 "
+                               "(at least 1e-20, so it does not vanish in float32).",
+                      min=1e-20, max=1.0),
     }
     formula = ("forward:  X̂ = (X − μ)/√(σ² + ε),  Y = γ·X̂ + β   (μ, σ² over the batch)\n"
                "dγ = Σ dY ⊙ X̂,   dβ = Σ dY\n"
