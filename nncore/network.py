@@ -327,21 +327,30 @@ class Network:
         return out
 
     def set_weights(self, weights: dict[str, np.ndarray]) -> None:
-        """Copy weights in place; every key must be present with the right shape."""
+        """Copy weights in place; every key must be present with the right shape and real
+        numbers. All are checked before any is copied: on DataError nothing has changed."""
         expected = {k: p for k, p in self.parameters()}
         for i, layer in enumerate(self.layers):
             for name, arr in layer.state_arrays().items():
                 expected[f"{i}.{name}"] = arr
+        if not isinstance(weights, dict):
+            raise DataError(f"weights must be a dict of arrays, received {type(weights).__name__}")
         missing = set(expected) - set(weights)
         extra = set(weights) - set(expected)
         if missing or extra:
             raise DataError(f"weights do not match the network: missing {sorted(missing)}, "
-                            f"unexpected {sorted(extra)}")
+                            f"unexpected {sorted(extra, key=str)}")
+        sources = {}
         for k, target in expected.items():
             src = np.asarray(weights[k])
             if src.shape != target.shape:
                 raise DataError(f"weight {k}: expected shape {target.shape}, received {src.shape}")
-            target[...] = src
+            if not (np.issubdtype(src.dtype, np.integer) or np.issubdtype(src.dtype, np.floating)
+                    or src.dtype == np.bool_):
+                raise DataError(f"weight {k}: expected real numbers, received dtype {src.dtype}")
+            sources[k] = src
+        for k, target in expected.items():
+            target[...] = sources[k]
 
     def rng_state(self) -> dict:
         return copy.deepcopy(self.rng.bit_generator.state)

@@ -124,6 +124,14 @@ def test_set_weights_refuses_missing_unexpected_and_misshapen_arrays():
         net.set_weights({**good, "9.W": np.zeros(3)})
     with pytest.raises(DataError, match=r"1.W: expected shape \(36, 8\), received \(8, 36\)"):
         net.set_weights({**good, "1.W": np.zeros((8, 36))})
+    # a bad array after good ones: the good ones are not copied either
+    changed = {k: v + 1 for k, v in good.items()}
+    with pytest.raises(DataError, match="3.b"):
+        net.set_weights({**changed, "3.b": np.zeros(4)})
+    with pytest.raises(DataError, match="real numbers"):
+        net.set_weights({**changed, "3.b": np.array(["a", "b", "c"])})
+    with pytest.raises(DataError):
+        net.set_weights([1, 2])
     # nothing was half-applied
     for k, v in net.get_weights().items():
         assert np.array_equal(v, before[k])

@@ -200,6 +200,10 @@ def test_non_finite_loss_raises_diverged_and_changes_nothing():
     assert "the loss became nan at step 6" in str(e.value) and "smaller learning rate" in str(e.value)
     assert e.value.step == 6
     _assert_unchanged(t, before)       # incl. BatchNorm running statistics and Dropout's RNG
+    with pytest.raises(Diverged) as again:   # nothing moved on: the same batch fails the same
+        t.step_batch()
+    assert str(again.value) == str(e.value)
+    _assert_unchanged(t, before)
     assert t.good_state.step == 4      # the end of the last complete epoch
     t.restore(t.good_state)
     assert np.isfinite(t.step_batch().loss)
