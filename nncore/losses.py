@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import DataError
+from .hparams import HParam
 from .registry import register
 from .layers.activations import softmax
 
@@ -58,6 +59,8 @@ def _check_batch(output, target):
 
 class Loss:
     """Base class: ``forward(output, target) -> float`` and ``backward() -> dL/d(output)``."""
+    #: settings name -> description (nncore.hparams), shown as a form in the app
+    hparams: dict = {}
     formula = ""
 
     @classmethod
@@ -92,6 +95,9 @@ class CrossEntropyLoss(Loss):
     formula = ("L = −(1/N) Σₙ log p[n, yₙ]\n"
                "dL/dp = −Y / (N·p)     (probabilities)\n"
                "dL/dz = (softmax(z) − Y) / N   (logits, or Softmax + cross-entropy together)")
+
+    hparams = {"from_logits": HParam("bool", "Outputs are raw scores (no Softmax layer at the "
+                                             "end): apply a stable log-softmax inside the loss.")}
 
     def __init__(self, from_logits: bool = False):
         self.from_logits = from_logits

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import SpecError
 from .hparams import HParam
 from .registry import register
 
@@ -89,6 +90,9 @@ class SGD(Optimizer):
 
     def __init__(self, net, lr: float = 0.1, momentum: float = 0.0, nesterov: bool = False,
                  weight_decay: float = 0.0):
+        if nesterov and momentum <= 0:
+            raise SpecError("Nesterov momentum needs a momentum > 0 (as in PyTorch)",
+                            field="nesterov", expected="momentum > 0", received=momentum)
         super().__init__(net, lr)
         self.momentum = momentum
         self.nesterov = nesterov
