@@ -211,18 +211,19 @@ def confusion_png(matrix: np.ndarray, class_names: list[str], title: str) -> byt
     k = len(matrix)
     fig = Figure(figsize=(1.2 + 0.45 * max(k, 6), 1.0 + 0.45 * max(k, 6)))
     ax = fig.add_subplot()
-    ax.imshow(matrix, cmap="Blues")
+    shade = np.log1p(matrix)          # log colours: the few mistakes stay visible
+    ax.imshow(shade, cmap="Blues")
     ax.set_xticks(range(k), [str(c) for c in class_names], rotation=90 if k > 12 else 0)
     ax.set_yticks(range(k), [str(c) for c in class_names])
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     ax.set_title(title)
     if k <= 20:
-        top = matrix.max() if matrix.size else 0
+        top = shade.max() if shade.size else 0
         for i in range(k):
             for j in range(k):
                 ax.text(j, i, str(int(matrix[i, j])), ha="center", va="center", fontsize=7,
-                        color="white" if matrix[i, j] > top / 2 else "black")
+                        color="white" if shade[i, j] > top * 0.6 else "black")
     fig.tight_layout()
     return _png(fig)
 
