@@ -376,6 +376,9 @@ class Trainer:
         schedule, random generators, position in the epoch and history. On the same data, its
         next steps are bit-identical to those the saved trainer would have taken."""
         from .registry import get
+        if not ck.optimizer.get("type"):
+            raise TrainingError("the checkpoint holds no optimizer (a weights-only file): build "
+                                "a Trainer with an optimizer and set the weights instead")
         net = ck.build_network()
         loss = ck.build_loss()
         opt = ck.build_optimizer(net)

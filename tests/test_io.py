@@ -125,6 +125,17 @@ def test_checkpoint_on_different_data_is_a_data_error(tmp_path):
         Trainer.from_checkpoint(io.load(tmp_path / "run.nns"), x, y)
 
 
+def test_checkpoint_without_optimizer_cannot_continue(tmp_path):
+    from nncore import TrainingError
+    net = Network.from_spec(CNN)
+    ck = io.Checkpoint(spec=net.to_spec(), weights=net.get_weights())
+    io.save(ck, tmp_path / "w.nns")
+    back = io.load(tmp_path / "w.nns")
+    x, y = make_data()
+    with pytest.raises(TrainingError, match="no optimizer"):
+        Trainer.from_checkpoint(back, x, y)
+
+
 def test_mse_checkpoint(tmp_path):
     net = Network.from_spec({"input_shape": [4], "layers": [{"type": "Dense", "units": 2}]})
     x = np.random.default_rng(0).standard_normal((10, 4)).astype(np.float32)
