@@ -26,6 +26,13 @@ WARN = QColor(255, 226, 200)
 PARAM_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
+def running_mean(y: np.ndarray, window: int) -> np.ndarray:
+    """Mean of the last ``window`` values at each point (fewer at the start): display smoothing."""
+    c = np.concatenate([[0.0], np.cumsum(np.asarray(y, dtype=np.float64))])
+    n = np.minimum(np.arange(1, len(y) + 1), window)
+    return (c[1:] - c[np.arange(1, len(y) + 1) - n]) / n
+
+
 def _shape(s) -> str:
     return "(" + ", ".join(map(str, s)) + ")" if s is not None else "—"
 
@@ -68,15 +75,13 @@ class BackwardPanel(QWidget):
         self.norms.setLabel("left", "‖dL/dW‖ per layer")
         self.norms.showGrid(x=True, y=True, alpha=0.2)
         self.norms.addLegend(offset=(-5, 5), labelTextColor="k")
-        self.norm_curves: dict[int, pg.PlotDataItem] = {}
+        self.norm_curves: dict[int, tuple] = {}
 
         lower = QSplitter(Qt.Orientation.Horizontal)
         lower.addWidget(self.formula)
         lower.addWidget(grad_box)
         lower.addWidget(self.norms)
-        lower.setStretchFactor(0, 2)
-        lower.setStretchFactor(1, 1)
-        lower.setStretchFactor(2, 2)
+        lower.setSizes([330, 250, 450])
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.tree)
         split.addWidget(lower)
@@ -113,7 +118,7 @@ class BackwardPanel(QWidget):
             self.header.setText("Pause training and press Step batch: the backward pass of that "
                                 "batch appears here, layer by layer.")
             self.formula.clear()
-            self.grad_image.clear()
+            self.grad_image.clear_image()
             self.grad_label.setText("")
             return
         step = self.state.batches[-1].step if self.state.batches else None
@@ -173,7 +178,7 @@ class BackwardPanel(QWidget):
         if index == -1:
             loss = self._loss_class()
             self.formula.setPlainText(f"{loss.__name__}: {loss.describe()}\n\n{loss.formula}")
-            self.grad_image.clear()
+            self.grad_image.clear_image()
             self.grad_label.setText("")
             return
         r = self.reports[index]
@@ -195,39 +200,61 @@ class BackwardPanel(QWidget):
         r = self.reports[index] if self.reports else None
         p = r.param(name) if (r is not None and name) else None
         if p is None:
-            self.grad_image.clear()
+            self.grad_image.clear_image()
             self.grad_label.setText("no weights in this layer")
             return
         g = p.grad
+        prev = self.reports[index - 1] if index > 0 else None
+        note = ""
         if g.ndim == 4:                               # conv kernels (F, C, kh, kw)
             img = mosaic(g.reshape(-1, *g.shape[2:]))
+            note = f"{g.shape[0] * g.shape[1]} kernels"
+        elif (g.ndim == 2 and prev is not None and prev.type == "Flatten"
+              and len(prev.input_shape) == 4 and prev.input_shape[1] == 1):
+            # a Dense layer on flattened images: each unit's column of dW is an image
+            h, w = prev.input_shape[2:]
+            img = mosaic(g.T.reshape(g.shape[1], h, w))
+            note = f"one {h}×{w} tile per unit"
         elif g.ndim == 2:
             img = g.astype(np.float32)
+            note = "rows: inputs, columns: units"
         else:
             img = mosaic(g)
-        lim = float(np.nanmax(np.abs(img))) if np.isfinite(img).any() else 1.0
-        self.grad_image.set_image(img, levels=(-(lim or 1.0), lim or 1.0))
-        self.grad_label.setText(f"d{p.name} of layer {index} {_shape(p.shape)} "
+        finite = np.abs(img[np.isfinite(img)])
+        # colour range: the 99.5th percentile, so that a few large entries do not wash out
+        # the rest (they saturate instead)
+        lim = float(np.percentile(finite, 99.5)) if finite.size else 0.0
+        lim = lim or (float(finite.max()) if finite.size else 0.0) or 1.0
+        self.grad_image.set_image(img, levels=(-lim, lim))
+        self.grad_label.setText(f"d{p.name} of layer {index} {_shape(p.shape)}: {note} "
                                 f"(blue −, red +)")
         self.shown_grad = g
 
     def _draw_norms(self):
+        """Each layer's ‖dL/dW‖ per step, faint, with its running mean over ~50 steps on top."""
         series = self._norm_series()
         names = self._layer_names()
         for i in list(self.norm_curves):
             if i not in series:
-                self.norms.removeItem(self.norm_curves.pop(i))
+                for curve in self.norm_curves.pop(i):
+                    self.norms.removeItem(curve)
         for n, (i, (x, y)) in enumerate(sorted(series.items())):
-            curve = self.norm_curves.get(i)
-            if curve is None:
-                colour = pg.intColor(n, hues=max(len(series), 3), maxValue=210)
-                curve = self.norms.plot(pen=pg.mkPen(colour, width=1.5),
-                                        name=f"{i} {names.get(i, '')}")
-                curve.setDownsampling(auto=True, method="peak")
-                curve.setClipToView(True)
-                self.norm_curves[i] = curve
+            curves = self.norm_curves.get(i)
+            if curves is None:
+                colour = pg.intColor(n, hues=max(len(series), 3), maxValue=200)
+                faint = pg.mkColor(colour)
+                faint.setAlpha(55)
+                raw = self.norms.plot(pen=pg.mkPen(faint, width=1))
+                mean = self.norms.plot(pen=pg.mkPen(colour, width=2.5),
+                                       name=f"layer {i} {names.get(i, '')}")
+                for curve in (raw, mean):
+                    curve.setDownsampling(auto=True, method="peak")
+                    curve.setClipToView(True)
+                curves = self.norm_curves[i] = (raw, mean)
             keep = y > 0
-            curve.setData(x[keep], y[keep])
+            x, y = x[keep], y[keep]
+            curves[0].setData(x, y)
+            curves[1].setData(x, running_mean(y, 50))
 
     def _norm_series(self) -> dict:
         history = getattr(self.state, "history", None)

@@ -171,12 +171,17 @@ class ImagePane(pg.GraphicsLayoutWidget):
             lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
             levels = (lo, hi if hi > lo else lo + 1.0)
         self.item.setImage(self.image, levels=levels, autoLevels=False)
-        h, w = self.image.shape[:2]
-        self.view.setRange(xRange=(0, w), yRange=(0, h), padding=0.02)
+        self.item.setVisible(True)
+        # auto range (not a fixed range): a pane filled while still hidden, at zero size,
+        # fits its image once it is shown
+        self.view.enableAutoRange(pg.ViewBox.XYAxes, True)
+        self.view.autoRange(padding=0.02)
 
-    def clear(self):
+    def clear_image(self):
+        """Show nothing (the item is hidden, not emptied: an emptied ImageItem loses its
+        geometry and the next image lands outside the view)."""
         self.image = None
-        self.item.clear()
+        self.item.setVisible(False)
 
 
 class ProbabilityBars(pg.PlotWidget):

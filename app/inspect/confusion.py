@@ -189,7 +189,8 @@ class ConfusionPanel(QWidget):
         if entry is None:
             self.cm = None
             self.slider_label.setText("no evaluation yet")
-            self.image.clear()
+            self.image.setVisible(False)
+            self.selection.setVisible(False)
             for t in self.texts:
                 t.setText("")
             self.table_model.setRowCount(0)
@@ -216,6 +217,7 @@ class ConfusionPanel(QWidget):
         rgb, t = matrix_colours(cm)
         self.image.k = k
         self.image.setImage(rgb, levels=(0, 255), autoLevels=False)
+        self.image.setVisible(True)
         shares = normalise_rows(cm)
         pct = self.mode.currentIndex() == 1
         if len(self.texts) != k * k:

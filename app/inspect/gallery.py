@@ -293,8 +293,9 @@ class ImageDetail(QWidget):
             if w is not None:
                 w.deleteLater()
         self.layer_panes = []
-        for row, (name, shape, tiles) in enumerate(layers):
-            label = QLabel(f"{name}\n→ {' × '.join(map(str, shape))}")
+        for row, (name, shape, tiles, note) in enumerate(layers):
+            text = f"{name}\n→ {' × '.join(map(str, shape))}"
+            label = QLabel(text + (f"\n{note}" if note else ""))
             label.setMinimumWidth(150)
             pane = ImagePane(size=110)
             signed = np.nanmin(tiles) < 0 if np.isfinite(tiles).any() else False
@@ -322,7 +323,15 @@ def _detail_job(source, image, preprocessing, true: int) -> dict:
     out = acts[-1]
     p = out if type(net.layers[-1]).__name__ == "Softmax" else softmax(out[None], axis=1)[0]
     pred = int(np.argmax(p))
-    layers = [(repr(layer), tuple(a.shape), mosaic(a)) for layer, a in zip(net.layers, acts)]
+    layers = []
+    for layer, a in zip(net.layers, acts):
+        shape, note = tuple(a.shape), ""
+        if type(layer).__name__ == "Flatten":      # the same values, shown in their old layout
+            a = a.reshape(layer.input_shape)
+            note = f"(shown as {' × '.join(map(str, layer.input_shape))})"
+            if a.shape[0] == 1:
+                a = a[0]
+        layers.append((repr(layer), shape, a if a.ndim == 2 else mosaic(a), note))
     sal = saliency(net, np.stack([x, x]), [pred, true])
     return {"probabilities": np.asarray(p, dtype=np.float64), "predicted": pred, "true": true,
             "layers": layers, "saliency_predicted": saliency_map(sal[0]),

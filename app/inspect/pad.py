@@ -197,7 +197,7 @@ class PadPanel(QWidget):
         left = QVBoxLayout()
         left.addWidget(self.canvas, 1)
         buttons = QHBoxLayout()
-        buttons.addWidget(QLabel("Draw one digit, large, in the middle or anywhere."))
+        buttons.addWidget(QLabel("Draw one digit, anywhere, any size."))
         buttons.addStretch(1)
         buttons.addWidget(self.clear_button)
         left.addLayout(buttons)
@@ -236,7 +236,7 @@ class PadPanel(QWidget):
     def _on_canvas_cleared(self):
         self.input28 = None
         self.probabilities = None
-        self.seen.clear()
+        self.seen.clear_image()
         self.prediction.setText("draw a digit")
         self.bars.set_probabilities(np.zeros(len(self._class_names())))
         self.status.setText("")
@@ -284,19 +284,25 @@ class _NetCache:
         return self.net
 
 
-def _predict_job(cache, source, ink, preprocessing):
-    """Worker: drawing -> MNIST-style 28x28 -> preprocessing -> network -> probabilities."""
+def pad_input(ink, input_shape, preprocessing=None) -> tuple[np.ndarray, np.ndarray]:
+    """The pad's own preprocessing: (the MNIST-style 28x28 uint8 image, the network input of
+    shape (1, *input_shape)). Raises DataError if the network does not take 28x28 images."""
     from nncore.data import Preprocessing
     from nncore.errors import DataError
-    from nncore.layers.activations import softmax
-    net = cache.get(source)
     image = prepare_drawing(ink)
-    shape = tuple(net.input_shape)
+    shape = tuple(input_shape)
     if math.prod(shape) != image.size:
         raise DataError(f"the pad makes 28×28 greyscale digits; this network takes "
                         f"{' × '.join(map(str, shape))} inputs")
     pre = preprocessing if preprocessing is not None else Preprocessing()
-    x = pre.apply(image.reshape((1,) + shape))
+    return image, pre.apply(image.reshape((1,) + shape))
+
+
+def _predict_job(cache, source, ink, preprocessing):
+    """Worker: drawing -> MNIST-style 28x28 -> preprocessing -> network -> probabilities."""
+    from nncore.layers.activations import softmax
+    net = cache.get(source)
+    image, x = pad_input(ink, net.input_shape, preprocessing)
     out = net.forward(x)[0]
     p = out if type(net.layers[-1]).__name__ == "Softmax" else softmax(out[None], axis=1)[0]
     snapshot = source[0]

@@ -263,6 +263,12 @@ def test_a_drawing_on_the_pad_gives_nncores_probabilities(panels, trained, qtbot
     np.testing.assert_allclose(pad.probabilities, p2, rtol=1e-6, atol=1e-8)
     pad.clear_button.click()
     assert not canvas.has_ink() and pad.probabilities is None
+    assert not pad.seen.item.isVisible()
+    draw(canvas, [QPointF(x0 + a * side, y0 + b * side) for a, b in [(0.5, 0.2), (0.5, 0.8)]])
+    qtbot.waitUntil(lambda: pad.probabilities is not None and not pad.runner.busy,
+                    timeout=20000)
+    assert pad.seen.item.isVisible()
+    np.testing.assert_array_equal(pad.seen.image, prepare_drawing(canvas.ink()))
 
 
 def test_backward_inspector_shows_the_dense_layers_gradients(panels, trained, qtbot):
