@@ -16,12 +16,14 @@ to a temporary name beside the target, flushed to disk, then renamed over it.
 """
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import math
 import os
 import struct
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,6 +92,23 @@ def atomic_write_bytes(path, data: bytes) -> None:
             os.close(dfd)
     except OSError:
         pass
+    _remove_stale_temporaries(path)
+
+
+#: A temporary file older than this was left by a save that was killed: safe to delete.
+STALE_SECONDS = 600
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Delete ``.name.*.tmp`` files that killed saves of ``path`` left behind (recent ones may
+    belong to a save still running in another process, so they stay)."""
+    now = time.time()
+    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        try:
+            if now - leftover.stat().st_mtime > STALE_SECONDS:
+                leftover.unlink()
+        except OSError:
+            pass
 
 
 def write_bundle(path, bundle: Bundle) -> None:

@@ -348,3 +348,24 @@ def test_load_never_uses_pickle(tmp_path, monkeypatch):
     io.save(a, tmp_path / "c.nns")
     x, y = make_data()
     Trainer.from_checkpoint(io.load(tmp_path / "c.nns"), x, y).step_batch()
+
+
+def test_save_removes_temporaries_left_by_killed_saves(tmp_path):
+    import os
+    import time as _time
+
+    from nncore.io import STALE_SECONDS, atomic_write_bytes
+    target = tmp_path / "model.nns"
+    old = tmp_path / ".model.nns.abc123.tmp"
+    fresh = tmp_path / ".model.nns.def456.tmp"
+    other = tmp_path / ".other.nns.abc123.tmp"
+    for f in (old, fresh, other):
+        f.write_bytes(b"partial")
+    long_ago = _time.time() - STALE_SECONDS - 5
+    os.utime(old, (long_ago, long_ago))
+    os.utime(other, (long_ago, long_ago))
+    atomic_write_bytes(target, b"new content")
+    assert target.read_bytes() == b"new content"
+    assert not old.exists()          # left by a killed save long ago
+    assert fresh.exists()            # may belong to a save still running elsewhere
+    assert other.exists()            # belongs to another file
