@@ -15,7 +15,7 @@ finished epoch adds a row to a table on stdout. The output folder receives:
     history.csv          one row per epoch: losses, accuracies, samples/s, seconds
     batches.csv          one row per training batch: loss and accuracy
     confusion.csv        confusion matrix on the evaluation set (rows: true class)
-    confusion.png        the same as a picture
+    confusion.png        the same as a picture      (both PNGs skipped with --no-plots)
     loss.png             training and evaluation loss curves
 
 Bad input (a missing or invalid file, an invalid spec or setting, unusable data) prints one
@@ -252,7 +252,8 @@ def loss_png(history, eval_name: str) -> bytes:
     return _png(fig)
 
 
-def write_outputs(out: Path, trainer, prepared, config, name: str) -> dict[str, Path]:
+def write_outputs(out: Path, trainer, prepared, config, name: str,
+                  plots: bool = True) -> dict[str, Path]:
     """Save the model and write history, confusion matrix and plots; name -> path."""
     from .io import atomic_write_bytes, checkpoint_from_trainer, save
     try:
@@ -273,16 +274,18 @@ def write_outputs(out: Path, trainer, prepared, config, name: str) -> dict[str, 
     names = list(prepared.class_names) or [str(i) for i in range(k)]
     names = (names + [str(i) for i in range(len(names), k)])[:k]
     files = {"model": out / "model.nns", "history": out / "history.csv",
-             "batches": out / "batches.csv", "confusion": out / "confusion.csv",
-             "confusion_png": out / "confusion.png", "loss_png": out / "loss.png"}
+             "batches": out / "batches.csv", "confusion": out / "confusion.csv"}
+    if plots:
+        files.update(confusion_png=out / "confusion.png", loss_png=out / "loss.png")
     title = f"{name}: {prepared.eval_name} accuracy {accuracy:.2%}"
     try:
         save(ck, files["model"])
         atomic_write_bytes(files["history"], history_csv(trainer.history))
         atomic_write_bytes(files["batches"], batches_csv(trainer.history))
         atomic_write_bytes(files["confusion"], confusion_csv(confusion, names))
-        atomic_write_bytes(files["confusion_png"], confusion_png(confusion, names, title))
-        atomic_write_bytes(files["loss_png"], loss_png(trainer.history, prepared.eval_name))
+        if plots:
+            atomic_write_bytes(files["confusion_png"], confusion_png(confusion, names, title))
+            atomic_write_bytes(files["loss_png"], loss_png(trainer.history, prepared.eval_name))
     except OSError as e:
         raise UserError(f"{out}: cannot write the outputs ({e.strerror or e})") from None
     return files
@@ -311,6 +314,8 @@ def parse_args(argv):
                     help="train on at most N samples per class (a quick run)")
     ap.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     ap.add_argument("--out", help="output folder (default: runs/<spec name>)")
+    ap.add_argument("--no-plots", action="store_true",
+                    help="skip the PNG pictures (the CSV files hold the same numbers)")
     bar = ap.add_mutually_exclusive_group()
     bar.add_argument("--progress", action="store_true", default=None,
                      help="show the progress bar even when stderr is not a terminal")
@@ -408,7 +413,7 @@ def run(args, stdout=None, stderr=None) -> int:
                                              f"is.")
     if problem:
         print(f"nn-train: {problem}", file=stderr, flush=True)
-    files = write_outputs(out, trainer, prepared, config, name)
+    files = write_outputs(out, trainer, prepared, config, name, plots=not args.no_plots)
     last = trainer.history.epochs[-1] if trainer.history.epochs else None
     if last is not None and last.val_accuracy is not None:
         p(f"final {prepared.eval_name} accuracy: {last.val_accuracy:.2%}")

@@ -86,13 +86,16 @@ def test_trains_prints_table_and_writes_every_output(tmp_path, data_dir, capsys)
 
 def test_preset_by_name_with_subset_and_flat_spec(tmp_path, data_dir, capsys):
     code, out, err = run_cli(capsys, "mlp", "--dataset", data_dir, "--epochs", 1,
-                             "--subset", 5, "--batch-size", 10, "--out", tmp_path / "o")
+                             "--subset", 5, "--batch-size", 10, "--out", tmp_path / "o",
+                             "--no-plots")
     assert code == 0, err
     assert "50 training" in out                              # 5 per class
     assert err == ""                                         # no bar: stderr is not a terminal
+    assert (tmp_path / "o" / "confusion.csv").exists()
+    assert not (tmp_path / "o" / "confusion.png").exists()
     flat = dict(MLP, input_shape=[784], layers=MLP["layers"][1:])
     code, out, err = run_cli(capsys, write_json(tmp_path / "flat.json", flat), "--dataset",
-                             data_dir, "--epochs", 1, "--out", tmp_path / "p")
+                             data_dir, "--epochs", 1, "--out", tmp_path / "p", "--no-plots")
     assert code == 0, err
 
 
@@ -126,7 +129,7 @@ def test_bad_data_and_settings(tmp_path, capsys):
 def test_divergence_stops_with_reason_and_keeps_outputs(tmp_path, data_dir, capsys):
     spec = write_json(tmp_path / "net.json", MLP)
     code, out, err = run_cli(capsys, spec, "--dataset", data_dir, "--epochs", 3, "--lr", 1e4,
-                             "--batch-size", 20, "--out", tmp_path / "o")
+                             "--batch-size", 20, "--out", tmp_path / "o", "--no-plots")
     assert code == cli.EXIT_DIVERGED
     assert "training stopped" in err and "learning rate" in err
     assert (tmp_path / "o" / "model.nns").exists()
