@@ -2,8 +2,9 @@
 
 A ``Series`` keeps (x, y) points in two preallocated arrays. While it has room, every point is
 kept exactly (so one more batch is one more point on the plot). When it is full, neighbouring
-points are merged pairwise (x and y averaged), halving the resolution of the old part of the
-curve and freeing half the room: a run of hours still fits in ``capacity`` points.
+points are merged pairwise (x and y averaged) and from then on new points are averaged in
+groups of the same size: the whole curve keeps one resolution, and a run of hours still fits
+in ``capacity`` points.
 
 ``RunHistory`` groups the curves one training run produces: loss per batch (raw and smoothed),
 accuracy, per-epoch training/validation loss and accuracy, and each layer's gradient norm.
@@ -20,37 +21,63 @@ DEFAULT_CAPACITY = 20_000
 
 
 class Series:
-    """(x, y) points, at most ``capacity`` of them; old points merge pairwise when full."""
+    """(x, y) points, at most ``capacity`` of them, at the same resolution over the whole run.
+
+    Until the series is full each point is stored as it comes. When it is full, neighbouring
+    points are merged pairwise (x and y averaged), so every stored point then stands for
+    ``stride`` = 2, 4, 8, ... original points; new points are averaged in groups of ``stride``
+    before they are stored. The group being filled is shown as a provisional last point, so
+    the curve is always up to date.
+    """
 
     def __init__(self, capacity: int = DEFAULT_CAPACITY):
         if capacity < 4 or capacity % 2:
             raise ValueError(f"capacity must be an even number >= 4, received {capacity}")
         self.capacity = capacity
-        self._x = np.empty(capacity, dtype=np.float64)
-        self._y = np.empty(capacity, dtype=np.float64)
-        self.n = 0
+        self._x = np.empty(capacity + 1, dtype=np.float64)   # + 1: the provisional point
+        self._y = np.empty(capacity + 1, dtype=np.float64)
+        self.n = 0                   # stored points
+        self.stride = 1              # original points per stored point
+        self._acc = [0.0, 0.0, 0]    # sum of x, sum of y, count of the group being filled
 
     def __len__(self) -> int:
+        return self.n + (1 if self._acc[2] else 0)
+
+    def _with_partial(self) -> int:
+        if self._acc[2]:
+            sx, sy, k = self._acc
+            self._x[self.n] = sx / k
+            self._y[self.n] = sy / k
+            return self.n + 1
         return self.n
 
     @property
     def x(self) -> np.ndarray:
         """The x values (a view: copy it to keep it)."""
-        return self._x[:self.n]
+        return self._x[:self._with_partial()]
 
     @property
     def y(self) -> np.ndarray:
-        return self._y[:self.n]
+        return self._y[:self._with_partial()]
 
     def last(self) -> tuple[float, float] | None:
-        return (float(self._x[self.n - 1]), float(self._y[self.n - 1])) if self.n else None
+        n = self._with_partial()
+        return (float(self._x[n - 1]), float(self._y[n - 1])) if n else None
 
     def append(self, x: float, y: float) -> None:
+        acc = self._acc
+        acc[0] += x
+        acc[1] += y
+        acc[2] += 1
+        if acc[2] < self.stride:
+            return
         if self.n == self.capacity:
-            self._merge()
-        self._x[self.n] = x
-        self._y[self.n] = y
+            self._merge()            # the stride doubles: this group keeps filling
+            return
+        self._x[self.n] = acc[0] / acc[2]
+        self._y[self.n] = acc[1] / acc[2]
         self.n += 1
+        self._acc = [0.0, 0.0, 0]
 
     def extend(self, xs, ys) -> None:
         for x, y in zip(xs, ys):
@@ -60,22 +87,22 @@ class Series:
         half = self.n // 2
         self._x[:half] = 0.5 * (self._x[0:2 * half:2] + self._x[1:2 * half:2])
         self._y[:half] = 0.5 * (self._y[0:2 * half:2] + self._y[1:2 * half:2])
-        if self.n % 2:
-            self._x[half] = self._x[self.n - 1]
-            self._y[half] = self._y[self.n - 1]
-            half += 1
         self.n = half
+        self.stride *= 2
 
     def truncate(self, x_max: float) -> None:
         """Drop every point with x > x_max (after a rewind)."""
+        self._acc = [0.0, 0.0, 0]
         self.n = int(np.searchsorted(self._x[:self.n], x_max, side="right"))
 
     def clear(self) -> None:
         self.n = 0
+        self.stride = 1
+        self._acc = [0.0, 0.0, 0]
 
     def to_array(self) -> np.ndarray:
-        """(n, 2) copy: columns x and y."""
-        return np.stack([self.x, self.y], axis=1) if self.n else np.zeros((0, 2))
+        """(n, 2) copy: columns x and y (the provisional point included)."""
+        return np.stack([self.x, self.y], axis=1) if len(self) else np.zeros((0, 2))
 
     @classmethod
     def from_array(cls, arr, capacity: int = DEFAULT_CAPACITY) -> "Series":

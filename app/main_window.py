@@ -136,6 +136,9 @@ class MainWindow(QMainWindow):
             self.settings.set_training_config(self.state.config)
             self.settings.sync()
             self.controller.shutdown()
+            # the window is going away: nothing may react to its parts being destroyed
+            for obj in (self.state, self.editor, self.editor.undo_stack, self.controller):
+                obj.blockSignals(True)
         super().closeEvent(event)
 
 

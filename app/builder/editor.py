@@ -22,11 +22,25 @@ from . import catalog
 _MERGE_ID = 4242
 
 
-def check_spec(spec: dict) -> SpecCheck:
-    """Shapes of every valid layer, and the first error (nncore's SpecError) if any."""
+def check_spec(spec: dict, n_classes: int | None = None) -> SpecCheck:
+    """Shapes of every valid layer, and the first error (nncore's SpecError) if any.
+
+    Besides nncore's checks, a network to train must have layers and, for a data set of
+    ``n_classes`` classes, end with one output per class."""
     try:
         rows = infer_shapes(spec)
-        return SpecCheck(rows=rows, total_params=sum(r["params"] for r in rows))
+        total = sum(r["params"] for r in rows)
+        if not rows:
+            return SpecCheck(rows=[], error=SpecError(
+                "the network has no layers: add some from the palette"), total_params=0)
+        out = tuple(rows[-1]["output_shape"])
+        if n_classes and out != (n_classes,):
+            last = rows[-1]
+            return SpecCheck(rows=rows[:-1], total_params=total - last["params"], error=SpecError(
+                f"the network ends with output {out}, but the data set has {n_classes} classes:"
+                f" end it with Dense(units={n_classes}) and Softmax", index=len(rows) - 1,
+                layer_type=last["type"], field="input", received=list(out)))
+        return SpecCheck(rows=rows, total_params=total)
     except SpecError as e:
         rows = []
         if e.index is not None and isinstance(spec.get("layers"), list):
@@ -195,13 +209,17 @@ class NetworkEditor(QObject):
         self.set_current(select if select is not None else -1)
 
     def _on_state_spec_changed(self, spec) -> None:
-        self.state.set_spec_check(check_spec(spec))
+        data = self.state.data
+        n_classes = len(data.class_names) if data is not None else None
+        self.state.set_spec_check(check_spec(spec, n_classes))
 
     def _on_state_data_changed(self, data) -> None:
         """A data set with other image sizes: the network's input follows it (undoable)."""
         shape = list(data.images.shape[1:])
         if shape and self.state.spec.get("input_shape") != shape and not self.locked:
             self.set_input_shape(shape)
+        else:
+            self._on_state_spec_changed(self.state.spec)   # the number of classes may differ
 
     def _on_state_run_state_changed(self, run_state: str) -> None:
         self.locked = run_state == "running"

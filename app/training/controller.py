@@ -131,6 +131,12 @@ class TrainingController(QObject):
 
     # ---- worker -> model ---------------------------------------------------------------------
     def _on_worker_updated(self, update) -> None:
+        try:
+            self._apply_update(update)
+        finally:
+            self.worker.acknowledge()
+
+    def _apply_update(self, update) -> None:
         s = self.state
         s.add_batches(update.batches)
         for report in update.epochs:

@@ -21,6 +21,7 @@ import copy
 import json
 import math
 import queue
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from PySide6.QtCore import QObject, QThread, Signal
 from nncore import data as nn_data
 from nncore import infer_shapes, inspect as nn_inspect, io
 from nncore.errors import DataError, ModelFileError, SpecError
+from nncore.network import layer_from_config
 from nncore.session import TrainingConfig, build_trainer, prepare_data
 from nncore.train import Diverged, History, evaluate
 
@@ -42,6 +44,9 @@ from .payloads import view_data
 UPDATE_INTERVAL = 1 / 30
 #: Seconds between weight snapshots and weight views while training runs.
 HEAVY_INTERVAL = 0.5
+#: While this many updates wait in the GUI's event queue, the worker keeps collecting batches
+#: instead of sending more: a slow GUI gets fewer, larger updates, never a growing backlog.
+MAX_IN_FLIGHT = 1
 #: Networks up to this many weights are built as soon as they are edited (to show their
 #: initial weights); bigger ones are built when training starts.
 PREVIEW_MAX_PARAMS = 5_000_000
@@ -56,9 +61,21 @@ class Update:
     views: object = None                              # ViewData
 
 
+def _canonical(spec: dict) -> dict:
+    """The spec with every field written out (defaults included), so that two specs of the same
+    network compare equal however they were written."""
+    try:
+        layers = [{"type": type(layer).__name__, **layer.get_config()}
+                  for layer in (layer_from_config(i, e) for i, e in enumerate(spec["layers"]))]
+        return {"input_shape": list(spec["input_shape"]), "layers": layers}
+    except (SpecError, KeyError, TypeError):
+        return spec
+
+
 def _run_key(spec: dict, config: TrainingConfig) -> str:
     """What decides a run: changing any of it means a new run (learning-rate-like optimizer
     settings and the number of epochs can change during a run)."""
+    spec = _canonical(spec)
     c = config.to_dict()
     c.pop("epochs")
     c["optimizer"] = c["optimizer"]["type"]
@@ -138,6 +155,9 @@ class TrainingWorker(QObject):
         self._pending_epochs: list = []
         self._last_emit = 0.0
         self._last_heavy = 0.0
+        self._heavy_due = False
+        self._in_flight = 0
+        self._in_flight_lock = threading.Lock()
         self._elapsed = 0.0
         self._running_since = None
         self._tile_layer = None
@@ -161,6 +181,11 @@ class TrainingWorker(QObject):
 
     def is_alive(self) -> bool:
         return self._thread.isRunning()
+
+    def acknowledge(self) -> None:
+        """The GUI has handled an update (called by the controller, in the GUI thread)."""
+        with self._in_flight_lock:
+            self._in_flight = max(0, self._in_flight - 1)
 
     # ---- the loop (worker thread) ------------------------------------------------------------
     def _loop(self) -> None:
@@ -247,7 +272,7 @@ class TrainingWorker(QObject):
         if self._pause_point is None:
             self._pause_point = self._trainer.snapshot()
         self._step_inspected()
-        self._set_mode("paused")
+        self._set_mode("paused", force=True)
 
     def _cmd_step_epoch(self):
         if self._mode == "running":
@@ -411,7 +436,8 @@ class TrainingWorker(QObject):
                 return
         now = time.perf_counter()
         if now - self._last_emit >= UPDATE_INTERVAL:
-            self._flush(heavy=now - self._last_heavy >= HEAVY_INTERVAL)
+            self._flush(heavy=self._heavy_due or now - self._last_heavy >= HEAVY_INTERVAL,
+                        wait_for_gui=True)
 
     def _step_inspected(self):
         net = self._trainer.net
@@ -421,6 +447,7 @@ class TrainingWorker(QObject):
         if self._running_since is None:
             self._elapsed += time.perf_counter() - t0
         self._record(ev)
+        self._flush(heavy=True, force=True)     # the batch (and weights) before its inspection
         try:
             reports = nn_inspect.layer_reports(net, before)
         except Exception as e:  # noqa: BLE001 - the inspector must not stop training
@@ -433,7 +460,8 @@ class TrainingWorker(QObject):
         self._pending.append(ev)
         if ev.epoch_event is not None:
             self._pending_epochs.append(EpochReport(ev.epoch_event, self._last_eval))
-            self._flush(heavy=True)
+            self._heavy_due = True
+            self._flush(heavy=True, wait_for_gui=True)
 
     # ---- talking to the GUI ------------------------------------------------------------------
     def _progress(self) -> Progress:
@@ -450,8 +478,12 @@ class TrainingWorker(QObject):
                         samples_per_sec=speed if math.isfinite(speed) else 0.0,
                         elapsed=elapsed, lr=float(t.optimizer.lr))
 
-    def _flush(self, heavy: bool, force: bool = False):
+    def _flush(self, heavy: bool, force: bool = False, wait_for_gui: bool = False):
+        """Send what happened since the last update. ``force``: send even if nothing did;
+        ``wait_for_gui``: not while the GUI has not handled the previous update yet."""
         if not (self._pending or self._pending_epochs or force):
+            return
+        if wait_for_gui and self._in_flight >= MAX_IN_FLIGHT:
             return
         update = Update(batches=self._pending, epochs=self._pending_epochs,
                         progress=self._progress())
@@ -464,7 +496,10 @@ class TrainingWorker(QObject):
                                             step=t.step, epoch=t.epoch)
             update.views = view_data(t.net, t.step, self._tile_layer)
             self._last_heavy = now
+            self._heavy_due = False
         self._last_emit = now
+        with self._in_flight_lock:
+            self._in_flight += 1
         self.updated.emit(update)
 
     def _set_mode(self, mode: str, force: bool = False):

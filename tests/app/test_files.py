@@ -1,0 +1,71 @@
+"""Projects: save and reopen with identical weights, history and settings; bad files."""
+from __future__ import annotations
+
+import numpy as np
+
+from .conftest import _launch
+from .helpers import button, click, has_message_box, message_boxes, type_into
+
+
+def trained_a_little(qtbot, window):
+    type_into(qtbot, window.findChild(type(window.training_panel.epochs_field), "epochsField"),
+              "2")
+    click(qtbot, button(window, "trainButton"))
+    qtbot.waitUntil(lambda: window.state.run_state == "finished", timeout=30_000)
+    for _ in range(3):                                   # and part of a third epoch
+        click(qtbot, button(window, "stepBatchButton"))
+    qtbot.waitUntil(lambda: window.state.snapshot.step == 23, timeout=10_000)
+
+
+def test_save_and_reopen_a_project_with_identical_weights_history_and_settings(
+        qtbot, window, tmp_path):
+    trained_a_little(qtbot, window)
+    type_into(qtbot, window.training_panel.opt_fields["lr"], "0.03")
+    path = tmp_path / "run.nnproj"
+    with qtbot.waitSignal(window.controller.projectSaved, timeout=10_000):
+        window.files.save_to(str(path))
+    assert path.is_file() and window.windowTitle().startswith("run.nnproj")
+    saved = window.state
+
+    other = _launch(qtbot)
+    qtbot.addWidget(other)
+    try:
+        with qtbot.waitSignal(other.controller.projectOpened, timeout=10_000):
+            other.files.open(str(path))
+        qtbot.waitUntil(lambda: other.state.snapshot is not None
+                        and other.state.snapshot.step == 23, timeout=10_000)
+        assert other.state.spec == saved.spec
+        assert other.state.config.to_dict() == saved.config.to_dict()
+        assert other.state.config.optimizer["config"]["lr"] == 0.03
+        for k, w in saved.snapshot.weights.items():
+            np.testing.assert_array_equal(other.state.snapshot.weights[k], w)
+        for name, series in saved.history.curves.items():
+            np.testing.assert_array_equal(other.state.history[name].to_array(),
+                                          series.to_array(), err_msg=name)
+        assert other.state.run_state == "paused"
+        assert str(path) in other.files.recent()
+        # both continue identically: one more batch each gives the same loss
+        for w in (window, other):
+            click(qtbot, button(w, "stepBatchButton"))
+        qtbot.waitUntil(lambda: window.state.history.steps == 24
+                        and other.state.history.steps == 24, timeout=10_000)
+        assert other.state.history["loss"].y[-1] == window.state.history["loss"].y[-1]
+    finally:
+        other.close()
+
+
+def test_a_broken_file_is_reported_and_the_current_work_stays(qtbot, window, tmp_path):
+    spec, config = window.state.spec, window.state.config.to_dict()
+    weights = {k: v.copy() for k, v in window.state.snapshot.weights.items()}
+    bad = tmp_path / "broken.nnproj"
+    bad.write_bytes(b"NNSTUDIO" + b"\x01\x00\x00\x00" + b"\xff" * 40)
+    window.files.open(str(bad))
+    qtbot.waitUntil(lambda: has_message_box("failureDialog"), timeout=10_000)
+    box = message_boxes("failureDialog")[0]
+    assert "broken.nnproj" in box.text()
+    box.close()
+    assert window.state.spec == spec and window.state.config.to_dict() == config
+    for k, v in weights.items():
+        np.testing.assert_array_equal(window.state.snapshot.weights[k], v)
+    assert window.state.project_path == ""
+    assert button(window, "trainButton").isEnabled()

@@ -1,0 +1,69 @@
+"""Bounded plot histories (app.history): exact while there is room, flat memory after."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.history import RunHistory, Series
+from nncore.train import BatchEvent, EpochEvent
+
+
+def test_a_series_keeps_every_point_until_full_then_merges_pairs():
+    s = Series(capacity=8)
+    for i in range(8):
+        s.append(i, 10 * i)
+    assert s.x.tolist() == list(range(8))
+    s.append(8, 80)              # full: the 8 points become 4 of stride 2, then one more
+    assert s.stride == 2 and s.n == 4
+    assert s.x.tolist() == [0.5, 2.5, 4.5, 6.5, 8.0]          # 8.0: a provisional point
+    s.append(9, 90)                                           # its group is complete
+    assert s.n == 5 and s.x.tolist() == [0.5, 2.5, 4.5, 6.5, 8.5]
+    assert s.y.tolist() == [5.0, 25.0, 45.0, 65.0, 85.0]
+
+
+def test_a_long_run_stays_within_capacity_and_keeps_its_shape():
+    s = Series(capacity=1000)
+    x = np.arange(1, 1_000_001)
+    y = 1.0 / np.sqrt(x)
+    s.extend(x, y)
+    assert len(s) <= 1001 and s._x.nbytes == 8008
+    assert s.stride == 1024 and s.x[0] == (1 + 1024) / 2      # even resolution from the start
+    assert s.x[-1] > 999_000                                  # ... to the end
+    assert np.all(np.diff(s.x) > 0)
+    # the same curve (the first group averages the steep start, so it sits a little higher)
+    np.testing.assert_allclose(s.y[1:], 1.0 / np.sqrt(s.x[1:]), rtol=0.02)
+
+
+def test_truncate_drops_points_after_a_step():
+    s = Series(capacity=8)
+    s.extend(range(1, 7), range(1, 7))
+    s.truncate(3)
+    assert s.x.tolist() == [1, 2, 3]
+
+
+def test_capacity_must_be_even_and_at_least_four():
+    with pytest.raises(ValueError):
+        Series(capacity=5)
+
+
+def _batch(step, loss, norms=None):
+    return BatchEvent(step=step, epoch=0, batch=step, batches_per_epoch=100, loss=loss,
+                      accuracy=0.5, samples_per_sec=1.0, lr=0.1, grad_norms=norms or {1: 2.0})
+
+
+def test_run_history_rewinds_and_round_trips_through_arrays():
+    h = RunHistory(capacity=64)
+    for step in range(1, 11):
+        h.add_batch(_batch(step, 1.0 / step))
+    h.add_epoch(EpochEvent(epoch=1, step=10, train_loss=0.3, train_accuracy=0.9, val_loss=0.4,
+                           val_accuracy=0.88, seconds=1.0, samples_per_sec=10.0))
+    smooth_at_6 = h["loss_smooth"].y[5]
+    h.truncate(6, 0)
+    assert len(h["loss"]) == 6 and len(h["val_loss"]) == 0 and len(h.grad_norms[1]) == 6
+    h.add_batch(_batch(7, 1.0 / 7))
+    expected = (1 - h.SMOOTHING) * smooth_at_6 + h.SMOOTHING / 7
+    assert h["loss_smooth"].y[-1] == pytest.approx(expected)
+    back = RunHistory.from_arrays(h.to_arrays(), steps=7, epochs=0, capacity=64)
+    for name in h.curves:
+        np.testing.assert_array_equal(back[name].to_array(), h[name].to_array())
+    np.testing.assert_array_equal(back.grad_norms[1].to_array(), h.grad_norms[1].to_array())

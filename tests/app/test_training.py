@@ -1,0 +1,193 @@
+"""Training from the real window: Train, Pause, Step, Rewind, Stop, live settings, faults, close."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QProgressBar, QWidget
+
+from nncore.layers.activations import Activation
+from nncore.registry import LAYERS, register
+
+from .conftest import PLATFORM_NOISE
+from .helpers import button, click, find, has_message_box, message_boxes, type_into
+
+
+def settings_field(window, name):
+    return find(window, QWidget, name)
+
+
+def loss_points(window) -> int:
+    x = window.loss_view.raw.xData
+    return 0 if x is None else len(x)
+
+
+def set_small_run(qtbot, window, epochs: int, per_class: int | None = None):
+    type_into(qtbot, settings_field(window, "epochsField"), str(epochs))
+    if per_class is not None:
+        type_into(qtbot, settings_field(window, "subsetField"), str(per_class))
+    assert window.state.config.epochs == epochs
+
+
+def test_train_on_a_small_subset_until_the_loss_falls(qtbot, window):
+    set_small_run(qtbot, window, epochs=4, per_class=30)       # 300 images: 5 batches/epoch
+    click(qtbot, button(window, "trainButton"))
+    qtbot.waitUntil(lambda: window.state.run_state == "finished", timeout=30_000)
+    h = window.state.history
+    assert h.steps == 20 and len(h["loss"]) == 20 and loss_points(window) == 20
+    first, last = h["loss"].y[:3].mean(), h["loss"].y[-3:].mean()
+    assert last < 0.5 * first, (first, last)
+    assert len(h["val_accuracy"]) == 4 and h["val_accuracy"].y[-1] > 0.8
+    assert len(window.accuracy_view.val.xData) == 4
+    assert len(window.state.epochs) == 4 and window.state.epochs[-1].evaluation is not None
+    progress = find(window, QProgressBar, "epochProgress")
+    assert progress.maximum() == 5 and "Epoch 4" in progress.format()
+    assert window.state.views.tiles is not None and window.state.views.tiles.tiles == 128
+    assert "samples/s" in window.statusBar().findChild(QWidget, "status_speed").text()
+    assert button(window, "trainButton").text() == "Train"
+
+
+def test_step_batch_trains_exactly_one_batch_and_adds_one_point(qtbot, window):
+    step = button(window, "stepBatchButton")
+    for n in (1, 2, 3):
+        click(qtbot, step)
+        qtbot.waitUntil(lambda: window.state.history.steps == n and loss_points(window) == n
+                        and window.state.run_state == "paused")
+        qtbot.wait(60)           # nothing else arrives: still exactly n
+        assert window.state.history.steps == n and loss_points(window) == n
+        assert window.state.progress.batch == n
+    # the inspector's reports of the stepped batch: one per layer
+    assert window.state.inspection is not None and len(window.state.inspection) == 5
+    assert button(window, "trainButton").text() == "Resume"
+
+
+def test_pause_and_resume_with_space(qtbot, window):
+    set_small_run(qtbot, window, epochs=200)
+    click(qtbot, button(window, "trainButton"))
+    qtbot.waitUntil(lambda: window.state.history.steps > 5, timeout=10_000)
+    assert window.state.run_state == "running"
+    assert not button(window, "stepBatchButton").isEnabled()
+    window.activateWindow()
+    qtbot.keyClick(window, Qt.Key_Space)                   # Space: pause
+    qtbot.waitUntil(lambda: window.state.run_state == "paused")
+    paused_at = window.state.history.steps
+    qtbot.wait(250)
+    assert window.state.history.steps == paused_at
+    assert window.state.progress.step == paused_at
+    click(qtbot, button(window, "trainButton"))             # Resume
+    qtbot.waitUntil(lambda: window.state.history.steps > paused_at + 5, timeout=10_000)
+    click(qtbot, button(window, "stopButton"))
+    qtbot.waitUntil(lambda: window.state.run_state == "finished")
+
+
+def test_rewind_returns_to_the_pause_and_replays_identically(qtbot, window):
+    step = button(window, "stepBatchButton")
+    for n in (1, 2, 3):
+        click(qtbot, step)
+        qtbot.waitUntil(lambda: window.state.history.steps == n)
+    first = window.state.history["loss"].y.copy()
+    weights = {k: v.copy() for k, v in window.state.snapshot.weights.items()}
+    click(qtbot, button(window, "rewindButton"))
+    qtbot.waitUntil(lambda: window.state.history.steps == 0 and loss_points(window) == 0)
+    for n in (1, 2, 3):
+        click(qtbot, step)
+        qtbot.waitUntil(lambda: window.state.history.steps == n)
+    qtbot.waitUntil(lambda: window.state.snapshot.step == 3)
+    np.testing.assert_array_equal(window.state.history["loss"].y, first)
+    for k, v in weights.items():
+        np.testing.assert_array_equal(window.state.snapshot.weights[k], v)
+
+
+def test_learning_rate_changes_while_training_runs(qtbot, window):
+    set_small_run(qtbot, window, epochs=200)
+    click(qtbot, button(window, "trainButton"))
+    qtbot.waitUntil(lambda: window.state.history.steps > 3, timeout=10_000)
+    lr = settings_field(window, "learningRateField")
+    assert lr.isEnabled() and not settings_field(window, "batchSizeField").isEnabled()
+    type_into(qtbot, lr, "0.0125")
+    qtbot.waitUntil(lambda: window.state.progress.lr == 0.0125, timeout=10_000)
+    assert window.state.run_state == "running"
+    click(qtbot, button(window, "stopButton"))
+    qtbot.waitUntil(lambda: window.state.run_state == "finished")
+
+
+class Faulty(Activation):
+    """Passes values through; raises MemoryError in training while ``fail`` is set."""
+    fail = True
+
+    def f(self, x):
+        return x
+
+    def df(self, x, y):
+        return np.ones_like(x)
+
+    def forward(self, x, training=False):
+        if training and Faulty.fail:
+            raise MemoryError("cannot allocate 12.0 GiB for an array")
+        return super().forward(x, training)
+
+
+@pytest.fixture
+def faulty_layer():
+    register("layer")(Faulty)
+    Faulty.fail = True
+    yield Faulty
+    LAYERS.pop("Faulty", None)
+
+
+def test_a_worker_exception_shows_a_message_and_training_can_restart(qtbot, faulty_layer,
+                                                                   window):
+    from .helpers import double_click_palette
+    palette = window.palette
+    palette.refresh()
+    window.editor.set_current(0)
+    double_click_palette(qtbot, palette, "Faulty")          # after Flatten
+    assert window.state.spec["layers"][1] == {"type": "Faulty"}
+    qtbot.waitUntil(lambda: button(window, "trainButton").isEnabled())
+    click(qtbot, button(window, "trainButton"))
+    qtbot.waitUntil(lambda: has_message_box("failureDialog"), timeout=10_000)
+    box = message_boxes("failureDialog")[0]
+    assert box.windowTitle() == "Out of memory"
+    assert "MemoryError" in box.detailedText() and "cannot allocate" in box.detailedText()
+    qtbot.waitUntil(lambda: window.state.run_state in ("idle", "paused"))
+    box.close()
+    # the window still works: edit, then train again once the fault is gone
+    assert button(window, "trainButton").isEnabled()
+    Faulty.fail = False
+    set_small_run(qtbot, window, epochs=1, per_class=20)
+    click(qtbot, button(window, "trainButton"))
+    qtbot.waitUntil(lambda: window.state.run_state == "finished", timeout=20_000)
+    assert window.state.history.steps > 0
+
+
+def test_divergence_pauses_explains_and_rewinds_to_the_last_good_state(qtbot, window):
+    set_small_run(qtbot, window, epochs=50)
+    type_into(qtbot, settings_field(window, "learningRateField"), "1000")
+    click(qtbot, button(window, "trainButton"))
+    qtbot.waitUntil(lambda: has_message_box("failureDialog"), timeout=20_000)
+    box = message_boxes("failureDialog")[0]
+    assert box.windowTitle() == "Training diverged"
+    assert "learning rate" in (box.text() + box.informativeText()).lower()
+    assert window.state.run_state == "paused"
+    assert window.state.history.steps > 0
+    rewind = box.findChild(QWidget, "rewindGoodButton")
+    click(qtbot, rewind)
+    # back to the last good state: here the start, as no epoch had finished
+    qtbot.waitUntil(lambda: window.state.history.steps == 0 and loss_points(window) == 0)
+    assert window.state.snapshot.step == 0
+    assert all(np.isfinite(v).all() for v in window.state.snapshot.weights.values())
+
+
+@pytest.mark.qt_log_level_fail("WARNING")
+@pytest.mark.qt_log_ignore(PLATFORM_NOISE)
+def test_closing_during_training_stops_and_joins_the_worker(qtbot, window):
+    set_small_run(qtbot, window, epochs=10_000)
+    click(qtbot, button(window, "trainButton"))
+    qtbot.waitUntil(lambda: window.state.history.steps > 3, timeout=10_000)
+    worker = window.controller.worker
+    t0 = time.perf_counter()
+    window.close()
+    assert time.perf_counter() - t0 < 5.0
+    assert not worker.is_alive()
