@@ -61,7 +61,7 @@ class CellImagesModel(QAbstractListModel):
         p = self.probabilities[k]
         top = int(np.argmax(p))
         if role == Qt.ItemDataRole.DisplayRole:
-            return f"#{k}  {p[top]:.0%}"
+            return f"#{k}  {'>99%' if p[top] >= 0.995 else f'{p[top]:.0%}'}"
         if role == Qt.ItemDataRole.ToolTipRole:
             return (f"image #{k}: true {self.class_names[int(self.labels[k])]}, predicted "
                     f"{self.class_names[top]} with probability {p[top]:.3f}")
