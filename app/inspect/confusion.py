@@ -139,7 +139,8 @@ class ConfusionPanel(QWidget):
         self.curves.setLabel("bottom", "epoch")
         self.curves.setLabel("left", "accuracy on the class")
         self.curves.showGrid(x=True, y=True, alpha=0.2)
-        self.curves.addLegend(offset=(-5, 5), labelTextColor="k", colCount=2)
+        self.curves.getAxis("left").enableAutoSIPrefix(False)
+        self.curves.addLegend(offset=(-5, -5), labelTextColor="k", colCount=5)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.table, "Per class")
         self.tabs.addTab(self.pairs, "Most confused")
@@ -307,6 +308,8 @@ class ConfusionPanel(QWidget):
         k = acc.shape[1]
         names = self._class_names(k)
         symbol = "o" if len(x) < 30 else None
+        self.curves.getAxis("bottom").setTicks(
+            [[(v, str(int(v))) for v in x]] if len(x) <= 15 else None)   # whole epochs
         for c in range(k):
             colour = pg.intColor(c, hues=k, values=1, maxValue=220)
             self.curves.plot(x, acc[:, c], pen=pg.mkPen(colour, width=2), name=names[c],

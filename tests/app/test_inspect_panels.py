@@ -312,3 +312,41 @@ def test_gradient_check_view_passes_every_layer_of_the_default_network(panels, t
     assert np.all(errors < 1e-6), view.summary.text()
     assert all(view.table.item(r, 4).text() == "pass" for r in range(view.table.rowCount()))
     assert "every layer passes" in view.summary.text()
+
+
+def test_evaluate_now_adds_the_current_networks_matrix(panels, trained, qtbot):
+    state, trainer, x_ev, y_ev = trained
+    if state.snapshot is None:
+        push_snapshot(state, trainer)
+    conf = panels["confusionPanel"]
+    n_before = len(conf.model.entries)
+    conf.evaluate_button.click()
+    qtbot.waitUntil(lambda: len(conf.model.entries) == n_before + 1 and not conf.runner.busy,
+                    timeout=20000)
+    net = state.snapshot.build()
+    pred = net.forward(state.data.preprocessing.apply(x_ev)).argmax(axis=1)
+    np.testing.assert_array_equal(conf.cm, confusion_matrix(y_ev, pred, 10))
+    assert conf.model.current == n_before and "(now)" in conf.slider_label.text()
+    assert conf.evaluate_button.isEnabled()
+
+
+def test_a_rewind_drops_the_later_epochs_from_the_slider(qtbot, trained):
+    state = StudioState()
+    state.data = trained[0].data
+    made = create_panels(state, None)
+    for _, w, _ in made:
+        qtbot.addWidget(w)
+    conf = made[0][1]
+    cms = [np.eye(10, dtype=np.int64) * (k + 1) for k in range(3)]
+    from nncore.train import EpochEvent
+    for k, cm in enumerate(cms):
+        push_epoch(state, EpochReport(EpochEvent(k + 1, 10 * (k + 1), 1.0, 0.5, 1.0, 0.5, 1.0,
+                                                 1.0, cm), None))
+    assert conf.slider.maximum() == 2 and conf.cm[0, 0] == 3
+    del state.epochs[1:]
+    state.historyReset.emit()
+    assert conf.slider.maximum() == 0 and conf.cm[0, 0] == 1
+    assert len(conf.curves.getPlotItem().listDataItems()) == 10
+    # the gallery has no predictions for these matrices and says so
+    conf.model.select_cell(0, 0)
+    assert "No evaluation with predictions" in made[1][1].header.text()
