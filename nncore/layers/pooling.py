@@ -52,6 +52,22 @@ class _Pool2D(Layer):
         _, oh, ow = self.output_shape
         return _slots(x, *self._geometry(), oh, ow)
 
+    def _combine(self, x, op):
+        """Each window of x combined with ``op`` (np.maximum or np.add), (N, C, OH, OW): first
+        across the window's rows — whole image rows, long contiguous runs in memory — then
+        across its columns, on the smaller result."""
+        _, oh, ow = self.output_shape
+        ph, pw, sh, sw = self._geometry()
+        rows = [x[:, :, i:i + sh * (oh - 1) + 1:sh, :] for i in range(ph)]
+        r = rows[0] if ph == 1 else op(rows[0], rows[1])
+        for v in rows[2:]:
+            op(r, v, out=r)
+        cols = [r[..., j:j + sw * (ow - 1) + 1:sw] for j in range(pw)]
+        y = cols[0].copy() if pw == 1 else op(cols[0], cols[1])
+        for v in cols[2:]:
+            op(y, v, out=y)
+        return y
+
     def _new_grad(self, like):
         """dL/dX buffer in the input's memory layout, and whether slots may overlap (then they
         add up). Zeroed unless the slots cover every input position exactly once."""
@@ -71,12 +87,8 @@ class MaxPool2D(_Pool2D):
 
     def forward(self, x, training=False):
         """x: (N, C, H, W) -> (N, C, OH, OW)."""
-        slots = self._slots(x)
-        y = slots[0].copy() if len(slots) == 1 else np.maximum(slots[0], slots[1])
-        for s in slots[2:]:
-            np.maximum(y, s, out=y)
-        self.x, self.y = x, y
-        return y
+        self.x, self.y = x, self._combine(x, np.maximum)
+        return self.y
 
     def backward(self, grad):
         """grad: (N, C, OH, OW) -> (N, C, H, W).
@@ -110,10 +122,7 @@ class AvgPool2D(_Pool2D):
     def forward(self, x, training=False):
         """x: (N, C, H, W) -> (N, C, OH, OW)."""
         ph, pw, _, _ = self._geometry()
-        slots = self._slots(x)
-        y = slots[0].copy()
-        for s in slots[1:]:
-            y += s
+        y = self._combine(x, np.add)
         y *= x.dtype.type(1.0 / (ph * pw))
         self.x = x
         return y
