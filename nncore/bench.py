@@ -281,8 +281,20 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="tiny sizes, few rounds (a smoke test)")
     ap.add_argument("--no-torch", action="store_true", help="do not time PyTorch")
     ap.add_argument("--rounds", type=int, default=None, help="rounds per measurement")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="BLAS (and PyTorch) threads; needs threadpoolctl, or set "
+                         "OPENBLAS_NUM_THREADS before the start instead")
     args = ap.parse_args(argv)
-    run(quick=args.quick, use_torch=not args.no_torch, rounds=args.rounds)
+    if args.threads is None:
+        run(quick=args.quick, use_torch=not args.no_torch, rounds=args.rounds)
+        return 0
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        ap.error("--threads needs threadpoolctl (pip install threadpoolctl); or run with "
+                 "OPENBLAS_NUM_THREADS=N in the environment")
+    with threadpool_limits(limits=args.threads, user_api="blas"):
+        run(quick=args.quick, use_torch=not args.no_torch, rounds=args.rounds)
     return 0
 
 
