@@ -380,8 +380,10 @@ def run(args, stdout=None, stderr=None) -> int:
     p = lambda *a: print(*a, file=stdout, flush=True)  # noqa: E731
     p(f"{name}: {trainer.net.num_params:,} weights; {len(prepared.x_train):,} training and "
       f"{len(prepared.x_eval):,} {prepared.eval_name} samples of {config.dataset}; "
-      f"{config.optimizer['type']} {config.optimizer.get('config', {})}, batch size "
-      f"{config.batch_size}, {config.epochs} epochs")
+      f"{config.optimizer['type']} {config.optimizer.get('config', {})}"
+      + (f" with {config.schedule['type']} {config.schedule.get('config', {})}"
+         if config.schedule else "")
+      + f", batch size {config.batch_size}, {config.epochs} epochs")
     p(table_header(prepared.eval_name))
 
     def on_batch(ev):
