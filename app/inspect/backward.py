@@ -82,6 +82,8 @@ class BackwardPanel(QWidget):
         lower.addWidget(grad_box)
         lower.addWidget(self.norms)
         lower.setSizes([330, 250, 450])
+        lower.setMinimumHeight(220)
+        self.tree.setMinimumHeight(160)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.tree)
         split.addWidget(lower)
@@ -91,6 +93,7 @@ class BackwardPanel(QWidget):
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.header)
         lay.addWidget(split, 1)
+        self.setMinimumSize(760, 460)
 
         self._norm_timer = QTimer(self)
         self._norm_timer.setSingleShot(True)

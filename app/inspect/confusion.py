@@ -118,6 +118,8 @@ class ConfusionPanel(QWidget):
         self.selection.setPen(pg.mkPen((20, 20, 20), width=2.5))
         self.selection.setVisible(False)
         self.plot.addItem(self.selection)
+        self.plot.getViewBox().sigTransformChanged.connect(self._fit_text)
+        self.plot_widget.setMinimumSize(280, 280)
 
         # table, pairs, curves
         self.table_model = QStandardItemModel(0, 5)
@@ -156,6 +158,8 @@ class ConfusionPanel(QWidget):
         lay.addLayout(top)
         lay.addWidget(split, 1)
         lay.addWidget(self.status)
+        self.tabs.setMinimumWidth(280)
+        self.setMinimumSize(600, 360)
 
         self.mode.currentIndexChanged.connect(self._on_mode_changed)
         self.slider.valueChanged.connect(self._on_slider_value_changed)
@@ -231,8 +235,6 @@ class ConfusionPanel(QWidget):
                     item.setPos(j + 0.5, i + 0.5)
                     self.plot.addItem(item)
                     self.texts.append(item)
-        font = pg.QtGui.QFont()
-        font.setPointSize(8 if k <= 12 else 6)
         tips = {}
         row_sums = cm.sum(axis=1)
         for i in range(k):
@@ -244,7 +246,6 @@ class ConfusionPanel(QWidget):
                 else:
                     text = "" if cm[i, j] == 0 and i != j else str(int(cm[i, j]))
                 item.setText(text, color="w" if t[i, j] > 0.6 else "k")
-                item.setFont(font)
                 tips[(i, j)] = (f"true {names[i]} → predicted {names[j]}: {int(cm[i, j]):,} "
                                 f"({shares[i, j]:.1%} of the {int(row_sums[i]):,} {names[i]}s)")
         self.image.tooltips = tips
@@ -252,7 +253,24 @@ class ConfusionPanel(QWidget):
         self.plot.getAxis("bottom").setTicks([ticks])
         self.plot.getAxis("left").setTicks([ticks])
         self.plot.setRange(xRange=(0, k), yRange=(0, k), padding=0.01)
+        self._fit_text()
         self._place_selection()
+
+    def _fit_text(self, *_):
+        """Numbers sized to the cells on screen; hidden when the cells are too small to read
+        (the tooltip still tells)."""
+        if not self.texts:
+            return
+        px, _py = self.plot.getViewBox().viewPixelSize()
+        cell = 1.0 / px if px > 0 else 0.0
+        longest = max((len(t.textItem.toPlainText()) for t in self.texts), default=1) or 1
+        size = min(10.0, cell / max(longest, 2) * 1.1, cell * 0.38)
+        visible = size >= 5.0
+        font = pg.QtGui.QFont()
+        font.setPointSizeF(max(size, 5.0))
+        for t in self.texts:
+            t.setFont(font)
+            t.setVisible(visible)
 
     def _place_selection(self):
         cell = self.model.cell

@@ -63,6 +63,7 @@ class GradCheckPanel(QWidget):
         lay.addWidget(self.table, 1)
         lay.addWidget(self.explain)
         self.button.clicked.connect(self._on_button_clicked)
+        self.setMinimumSize(420, 260)
 
     def _on_button_clicked(self):
         data = self.state.data

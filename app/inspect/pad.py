@@ -210,6 +210,7 @@ class PadPanel(QWidget):
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(left, 3)
         lay.addLayout(right, 2)
+        self.setMinimumSize(480, 300)
 
         self.clear_button.clicked.connect(self.canvas.clear)
         self.canvas.strokeChanged.connect(self._on_canvas_stroke_changed)
