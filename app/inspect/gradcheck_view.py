@@ -33,7 +33,8 @@ class GradCheckPanel(QWidget):
         self.samples.setRange(1, 64)
         self.samples.setValue(4)
         self.samples.setToolTip("Evaluation images in the checked batch")
-        self.summary = heading("", 10)
+        self.summary = heading("Press Check gradients to verify every layer's backward pass "
+                               "on the current network.", 10, bold=False)
         self.summary.setWordWrap(True)
         self.explain = QLabel(
             "For each layer, the gradients from backward() are compared with central "
