@@ -67,6 +67,18 @@ class DockLayout:
                       [200, 285, 590, 325], Qt.Horizontal)
         w.resizeDocks([d["network"], d["properties"]], [430, 370], Qt.Vertical)
         w.resizeDocks([d["loss"], d["accuracy"], d[first]], [250, 190, 360], Qt.Vertical)
-        for bar in w.findChildren(QTabBar):
+        self.polish_tabs()
+
+    def place(self, dock: QDockWidget) -> None:
+        """Add a dock made after the default layout to its tab group, behind the others."""
+        key = next(k for k, v in self.docks.items() if v is dock)
+        group = next((g for g, keys in self.groups.items() if key in keys), None)
+        anchor = self.docks["loss"] if group == "loss" else self.docks[self.groups["bottom"][0]]
+        self.window.tabifyDockWidget(anchor, dock)
+        anchor.raise_()
+
+    def polish_tabs(self) -> None:
+        """Whole titles on the tabs of tabbed docks; arrows when they do not fit."""
+        for bar in self.window.findChildren(QTabBar):
             bar.setElideMode(Qt.ElideNone)
             bar.setUsesScrollButtons(True)

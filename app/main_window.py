@@ -56,15 +56,16 @@ class MainWindow(QMainWindow):
         self.state.workerFailed.connect(self._on_state_worker_failed)
         self.resize(*DEFAULT_SIZE)
         self.layout_.apply_default()
-        geometry, dock_state = self.settings.window_state()
+        geometry, self._saved_dock_state = self.settings.window_state()
         if geometry is not None:
             self.restoreGeometry(geometry)
-        if dock_state is not None:
-            self.restoreState(dock_state)
         self.failure_box = None
         self._closed = False
         if start:
             self.controller.start()
+        # The inspection panels come right after the window is first shown (they take a
+        # quarter of a second to build): the window appears sooner.
+        QTimer.singleShot(0, self._add_inspection_panels)
 
     # ---- composition -------------------------------------------------------------------------
     def _build_panels(self) -> None:
@@ -89,13 +90,23 @@ class MainWindow(QMainWindow):
         L.add("weights", "Weights", self.weights_view, group="bottom")
         L.add("histograms", "Histograms", self.histogram_view, group="bottom")
         L.add("gradnorms", "Gradient norms", self.grad_norm_view, group="bottom")
+        L.add("diagram", "Diagram", self.diagram, group="bottom")
+
+    def _add_inspection_panels(self) -> None:
+        if self._closed or getattr(self, "inspection_docks", None) is not None:
+            return
+        self.inspection_docks = []
         for i, (title, widget, name) in enumerate(self._inspection_panels()):
             if name:
                 widget.setObjectName(name)
-            L.add(f"inspect{i}", title, _scrollable(widget),
-                  group="bottom" if name in _BOTTOM_PANELS else "loss")
-
-        L.add("diagram", "Diagram", self.diagram, group="bottom")
+            dock = self.layout_.add(f"inspect{i}", title, _scrollable(widget),
+                                    group="bottom" if name in _BOTTOM_PANELS else "loss")
+            self.layout_.place(dock)
+            self.inspection_docks.append(dock)
+        self.menus.fill_view_menu(self.layout_.docks.values())
+        if self._saved_dock_state is not None:
+            self.restoreState(self._saved_dock_state)
+        self.layout_.polish_tabs()
 
     def _inspection_panels(self) -> list:
         """The inspection panels (app.inspect); a broken one must not take the window down."""

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 
-from .plot_panel import (BLUE, GREEN, LIGHT_BLUE, LIGHT_GREEN, ORANGE, PlotPanel, make_plot)
+import numpy as np
+
+from .plot_panel import (BLUE, GREEN, LIGHT_BLUE, LIGHT_GREEN, ORANGE, PlotPanel, SteadyAxes,
+                         make_plot)
 
 
 def _set(curve, series, scale: float = 1.0) -> None:
@@ -31,11 +34,16 @@ class _CurvesView(PlotPanel):
         self.request_redraw()
 
     def _on_state_history_reset(self) -> None:
+        self.axes.reset()
         self.request_redraw()
 
     def redraw(self) -> None:
         self.redraw_batches()
         self.redraw_epochs()
+        self.update_ranges()
+
+    def update_ranges(self) -> None:
+        self.axes.update(self.state.history.steps)
 
 
 class LossView(_CurvesView):
@@ -52,7 +60,15 @@ class LossView(_CurvesView):
                           symbol="o", symbolSize=7, symbolBrush=ORANGE, symbolPen="w")
         for c in (self.raw, self.smooth):
             c.setSkipFiniteCheck(False)
+        self.axes = SteadyAxes(self.plot.getPlotItem())
         self.redraw_now()
+
+    def update_ranges(self) -> None:
+        h = self.state.history
+        y = np.concatenate([h["loss"].y, h["val_loss"].y])
+        y = y[np.isfinite(y)]
+        self.axes.update(h.steps, float(y.min()) if y.size else None,
+                         float(y.max()) if y.size else None)
 
     def redraw_batches(self) -> None:
         h = self.state.history
@@ -78,8 +94,7 @@ class AccuracyView(_CurvesView):
                             symbolSize=6, symbolBrush=GREEN, symbolPen=None)
         self.val = p.plot(name="validation (epoch)", pen=pg.mkPen(ORANGE, width=2),
                           symbol="o", symbolSize=7, symbolBrush=ORANGE, symbolPen="w")
-        self.plot.getPlotItem().setYRange(0, 100, padding=0.02)
-        self.plot.getPlotItem().enableAutoRange(axis="y", enable=False)
+        self.axes = SteadyAxes(self.plot.getPlotItem(), y_range=(0, 100))
         self.plot.getPlotItem().setLimits(yMin=-5, yMax=105)
         self.plot.getPlotItem().legend.setOffset((-8, -8))   # bottom right: curves rise
         self.redraw_now()

@@ -1,9 +1,12 @@
 """A plot with export buttons: PNG (pyqtgraph's ImageExporter) and CSV (its CSVExporter)."""
 from __future__ import annotations
 
+import math
+
 import pyqtgraph as pg
 import pyqtgraph.exporters as pg_exporters
 from PySide6.QtCore import QSize
+from PySide6.QtWidgets import QGraphicsItem
 from superqt.utils import qthrottled
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QToolButton, QVBoxLayout,
                                QWidget)
@@ -17,10 +20,70 @@ ORANGE = "#e0701a"
 GREEN = "#2e8b57"
 LIGHT_GREEN = "#a9d8b8"
 #: A view redraws at most this often (ms) while training runs; hidden views wait until shown.
-REDRAW_MS = 150
+REDRAW_MS = 200
 
 LAYER_COLORS = ["#2f6db5", "#e0701a", "#2e8b57", "#8e44ad", "#c0392b", "#16a085", "#b7950b",
                 "#5d6d7e"]
+
+
+def nice_ceiling(v: float) -> float:
+    """The smallest of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 (times a power of ten) >= v."""
+    if not math.isfinite(v) or v <= 0:
+        return 1.0
+    scale = 10.0 ** math.floor(math.log10(v))
+    for m in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
+        if m * scale >= v * (1 - 1e-12):
+            return m * scale
+    return 10 * scale
+
+
+class SteadyAxes:
+    """Keeps a live plot's axes still while its curves grow.
+
+    The axes draw the grid, so whenever a range changes the whole plot is redrawn, labels and
+    all: the most expensive part of a live plot. Here the x range grows in steps (to a nice
+    bound at least 25% beyond the data) and the y range only to nice bounds, and the axes are
+    cached as pixmaps, so most updates redraw only the curves. Zooming or panning by hand
+    stops this until the plot's "A" (auto-range) button is pressed.
+    """
+
+    def __init__(self, item: pg.PlotItem, y_range: tuple | None = None):
+        self.item = item
+        self.y_range = y_range
+        self.follow = True
+        self.x_max = None
+        self.y_bounds = None
+        item.disableAutoRange()
+        for name in ("left", "bottom"):
+            item.getAxis(name).setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+        item.getViewBox().sigRangeChangedManually.connect(self._on_view_range_changed_manually)
+        item.autoBtn.clicked.connect(self._on_auto_button_clicked)
+
+    def update(self, x_max: float, y_lo: float | None = None, y_hi: float | None = None):
+        if not self.follow:
+            return
+        if self.x_max is None or x_max > self.x_max or x_max < 0.5 * self.x_max:
+            self.x_max = nice_ceiling(max(x_max * 1.25, 10))
+            self.item.setXRange(0, self.x_max, padding=0)
+        bounds = self.y_range
+        if bounds is None and y_hi is not None and math.isfinite(y_hi):
+            lo = 0.0 if y_lo is None or y_lo >= 0 else -nice_ceiling(-y_lo)
+            bounds = (lo, nice_ceiling(y_hi))
+        if bounds is not None and bounds != self.y_bounds:
+            self.y_bounds = bounds
+            self.item.setYRange(*bounds, padding=0.02)
+
+    def reset(self):
+        self.follow = True
+        self.x_max = None
+        self.y_bounds = None
+
+    def _on_view_range_changed_manually(self, *args):
+        self.follow = False
+
+    def _on_auto_button_clicked(self):
+        self.reset()
+        self.item.disableAutoRange()
 
 
 def make_plot(name: str, left: str, bottom: str = "batch") -> pg.PlotWidget:
