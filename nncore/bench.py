@@ -159,14 +159,26 @@ def interleaved(fns: dict, rounds: int, target: float, pause: float = 0.0
     return times
 
 
-def gemm_peak(n: int, rounds: int, target: float) -> list[float]:
-    """GFLOP/s of an (n, n) @ (n, n) float32 product, per round."""
+def gemm(n: int):
+    """A callable doing one (n, n) @ (n, n) float32 product, and its FLOP count."""
     rng = np.random.default_rng(0)
     a = rng.standard_normal((n, n), dtype=np.float32)
     b = rng.standard_normal((n, n), dtype=np.float32)
     out = np.empty((n, n), dtype=np.float32)
-    secs = interleaved({"gemm": lambda: np.matmul(a, b, out=out)}, rounds, target)["gemm"]
-    return [2 * n ** 3 / s / 1e9 for s in secs]
+    return (lambda: np.matmul(a, b, out=out)), 2 * n ** 3
+
+
+def gemm_peak(n: int, rounds: int, target: float) -> list[float]:
+    """GFLOP/s of an (n, n) @ (n, n) float32 product, per round."""
+    fn, flops = gemm(n)
+    return [flops / s / 1e9 for s in interleaved({"gemm": fn}, rounds, target)["gemm"]]
+
+
+def _load() -> str:
+    try:
+        return " ".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:
+        return "unknown"
 
 
 def _spread(values, fmt="{:.2f}") -> str:
@@ -217,20 +229,22 @@ def run(quick: bool = False, use_torch: bool = True, rounds: int | None = None,
         p(f"PyTorch {torch.__version__} on the CPU, {torch.get_num_threads()} threads")
     elif use_torch:
         p("PyTorch is not installed: no ratios")
-    p(f"{rounds} rounds per measurement; each number: median (min–max over rounds)\n")
+    p(f"{rounds} rounds per measurement; each number: median (min–max over rounds); load "
+      f"average {_load()}\n")
 
     results = {}
-    peak = gemm_peak(256 if quick else 2048, rounds, target)
+    n_gemm = 256 if quick else 1536
+    peak = gemm_peak(n_gemm, rounds, target)
     results["gemm_gflops"] = statistics.median(peak)
-    p(f"float32 GEMM peak (NumPy matmul, {256 if quick else 2048}²): {_spread(peak, '{:.1f}')}"
-      f" GFLOP/s\n")
+    p(f"float32 GEMM peak (NumPy matmul, {n_gemm}²): {_spread(peak, '{:.1f}')} GFLOP/s; "
+      f"the MLP's % of peak compares each round with a GEMM timed in the same round\n")
 
     cases = [("mlp", b) for b in ((8,) if quick else (128, 32, 512))]
     cases.append(("cnn", 4 if quick else 64))
-    header = f"{'step':<16}{'nncore ms':>22}{'samples/s':>11}"
+    header = f"{'step':<16}{'nncore ms':>24}{'samples/s':>11}"
     if torch_ok:
-        header += f"{'PyTorch ms':>22}{'ratio':>20}"
-    header += f"{'% of peak':>11}"
+        header += f"{'PyTorch ms':>26}{'ratio':>20}"
+    header += f"{'% of peak':>16}"
     p(header)
     for name, batch in cases:
         if name == "mlp":
@@ -243,9 +257,11 @@ def run(quick: bool = False, use_torch: bool = True, rounds: int | None = None,
         fns = {"nncore": NNCoreStep(spec, x, y)}
         if torch_ok:
             fns["torch"] = torch_step(name, x, y)
-        times = interleaved(fns, rounds, target, pause=0.0 if quick or not torch_ok else 0.15)
+        if name == "mlp":
+            fns["gemm"], gemm_flops = gemm(n_gemm)
+        times = interleaved(fns, rounds, target, pause=0.15 if torch_ok else 0.0)
         ours = times["nncore"]
-        row = (f"{name.upper()} batch {batch:<6}{_spread([t * 1e3 for t in ours], '{:.3f}'):>22}"
+        row = (f"{name.upper()} batch {batch:<6}{_spread([t * 1e3 for t in ours], '{:.3f}'):>24}"
                f"{batch / statistics.median(ours):>11,.0f}")
         key = f"{name}_{batch}"
         results[key + "_ms"] = statistics.median(ours) * 1e3
@@ -253,11 +269,12 @@ def run(quick: bool = False, use_torch: bool = True, rounds: int | None = None,
             theirs = times["torch"]
             ratios = [b / a for a, b in zip(ours, theirs)]
             results[key + "_ratio"] = statistics.median(ratios)
-            row += f"{_spread([t * 1e3 for t in theirs], '{:.3f}'):>22}{_spread(ratios):>20}"
+            row += f"{_spread([t * 1e3 for t in theirs], '{:.3f}'):>26}{_spread(ratios):>20}"
         if name == "mlp":
-            eff = [mlp_step_flops(batch) / t / 1e9 / results["gemm_gflops"] * 100 for t in ours]
+            eff = [mlp_step_flops(batch) / t / (gemm_flops / g) * 100
+                   for t, g in zip(ours, times["gemm"])]
             results[key + "_peak_pct"] = statistics.median(eff)
-            row += f"{statistics.median(eff):>10.0f}%"
+            row += f"{_spread(eff, '{:.0f}'):>16}"
         p(row)
 
     # What Trainer.step_batch adds on top (gradient norms, accuracy, bookkeeping).
@@ -271,7 +288,9 @@ def run(quick: bool = False, use_torch: bool = True, rounds: int | None = None,
     p(f"\nTrainer.step_batch on MLP batch {batch}: "
       f"{statistics.median(t['trainer']) * 1e3:.3f} ms, "
       f"{results['trainer_overhead_pct']:+.0f}% over the bare step")
-    p("\nratio = nncore samples/s ÷ PyTorch samples/s, per round (> 1: nncore is faster); "
+    p(f"\nload average at the end {_load()} (other jobs on the machine make every number "
+      f"noisier, PyTorch's more than nncore's)")
+    p("ratio = nncore samples/s ÷ PyTorch samples/s, per round (> 1: nncore is faster); "
       "% of peak = MLP matrix-product FLOPs per second ÷ GEMM peak")
     return results
 
