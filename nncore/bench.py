@@ -30,6 +30,7 @@ import time
 
 import numpy as np
 
+from .layers import halves
 from .losses import CrossEntropyLoss
 from .network import Network
 from .optim import SGD
@@ -57,7 +58,7 @@ def cnn_spec() -> dict:
 
 def mlp_step_flops(batch: int, sizes=MLP_SIZES) -> int:
     """Floating-point operations of the matrix products one MLP step needs: forward X·W and
-    backward Xᵀ·dY for every layer, dY·Wᵀ for every layer but the first (2 per multiply-add)."""
+    backward Xᵀ·dY for every layer, dY·Wᵀ for all but the first (2 per multiply-add)."""
     pairs = [a * b for a, b in zip(sizes[:-1], sizes[1:])]
     return 2 * batch * (2 * sum(pairs) + sum(pairs[1:]))
 
@@ -224,7 +225,8 @@ def run(quick: bool = False, use_torch: bool = True, rounds: int | None = None,
         except ImportError:
             pass
     p = lambda *a: print(*a, file=out, flush=True)  # noqa: E731
-    p(f"nncore benchmark — NumPy {np.__version__}, {blas_info()}")
+    p(f"nncore benchmark — NumPy {np.__version__}, {blas_info()}; element-wise layer work "
+      f"on {halves.get_threads()} thread(s) (nncore.layers.halves)")
     if torch_ok:
         p(f"PyTorch {torch.__version__} on the CPU, {torch.get_num_threads()} threads")
     elif use_torch:
@@ -312,6 +314,7 @@ def main(argv=None) -> int:
     except ImportError:
         ap.error("--threads needs threadpoolctl (pip install threadpoolctl); or run with "
                  "OPENBLAS_NUM_THREADS=N in the environment")
+    halves.set_threads(args.threads)
     with threadpool_limits(limits=args.threads, user_api="blas"):
         run(quick=args.quick, use_torch=not args.no_torch, rounds=args.rounds)
     return 0

@@ -11,6 +11,7 @@ from ..errors import ShapeError
 from ..hparams import HParam, pair
 from ..registry import get, register
 from .base import Layer
+from .halves import over_batch
 
 
 def _require_image(layer, input_shape):
@@ -143,10 +144,13 @@ class Conv2D(Layer):
             # One input channel: kh·kw slice copies, each a whole shifted image, into a
             # tap-major buffer; its transpose is the im2col matrix (BLAS reads it as is).
             cols = np.empty((width, n, oh, ow), dtype=xp.dtype)
-            for i in range(kh):
-                for j in range(kw):
-                    cols[i * kw + j] = xp[:, i:i + sh * (oh - 1) + 1:sh,
-                                          j:j + sw * (ow - 1) + 1:sw, 0]
+
+            def copy_taps(s):
+                for i in range(kh):
+                    for j in range(kw):
+                        cols[i * kw + j, s] = xp[s, i:i + sh * (oh - 1) + 1:sh,
+                                                 j:j + sw * (ow - 1) + 1:sw, 0]
+            over_batch(n, copy_taps, cols.size)
             cols[k:] = 1
             return cols.reshape(width, n * oh * ow).T
         # Every window as a view (N, OH, OW, C, kh, kw), transposed to (..., kh, kw, C) so that
@@ -154,9 +158,10 @@ class Conv2D(Layer):
         # axis of the buffer into (kh, kw, C) is always a view, so the copy lands in it.)
         windows = sliding_window_view(xp, (kh, kw), axis=(1, 2))
         windows = windows[:, :sh * (oh - 1) + 1:sh, :sw * (ow - 1) + 1:sw]
+        windows = windows.transpose(0, 1, 2, 4, 5, 3)
         cols = np.empty((n, oh, ow, width), dtype=xp.dtype)
-        np.copyto(cols[..., :k].reshape(n, oh, ow, kh, kw, c),
-                  windows.transpose(0, 1, 2, 4, 5, 3))
+        body = cols[..., :k].reshape(n, oh, ow, kh, kw, c)
+        over_batch(n, lambda s: np.copyto(body[s], windows[s]), cols.size)
         cols[..., k:] = 1
         return cols.reshape(n * oh * ow, width)
 
@@ -192,16 +197,20 @@ class Conv2D(Layer):
         kh, kw = pair(self.kernel_size)
         sh, sw = pair(self.stride)
         g2 = self._weight_grads(grad)
-        # col2im, tap-major: for each tap (i, j), dL/d(input pixel under the tap) = dY·W[:, :, i, j]
+        # col2im, tap-major: for each tap (i, j), dL/d(input under the tap) = dY·W[:, :, i, j]
         # for every output position at once, an (N, OH, OW, C) block that lands on a shifted,
         # strided slice of the padded input; overlapping windows add up.
         w_taps = self.params["W"].transpose(2, 3, 0, 1).reshape(kh * kw, f, c)
         dcols = np.matmul(g2, w_taps).reshape(kh, kw, n, oh, ow, c)
         pt, pb, pl, pr = self._pads()
         dx = np.zeros((n, h + pt + pb, w + pl + pr, c), dtype=grad.dtype)
-        for i in range(kh):
-            for j in range(kw):
-                dx[:, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] += dcols[i, j]
+
+        def add_taps(s):
+            for i in range(kh):
+                for j in range(kw):
+                    dx[s, i:i + sh * (oh - 1) + 1:sh,
+                       j:j + sw * (ow - 1) + 1:sw] += dcols[i, j, s]
+        over_batch(n, add_taps, dcols.size)
         return dx[:, pt:pt + h, pl:pl + w].transpose(0, 3, 1, 2)
 
 

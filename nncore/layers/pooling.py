@@ -13,6 +13,7 @@ from ..hparams import HParam, pair
 from ..registry import register
 from .base import Layer
 from .conv import _out_size, _require_image
+from .halves import over_batch
 
 
 def _slots(x, ph, pw, sh, sw, oh, ow):
@@ -53,9 +54,16 @@ class _Pool2D(Layer):
         return _slots(x, *self._geometry(), oh, ow)
 
     def _combine(self, x, op):
-        """Each window of x combined with ``op`` (np.maximum or np.add), (N, C, OH, OW): first
-        across the window's rows — whole image rows, long contiguous runs in memory — then
-        across its columns, on the smaller result."""
+        """Each window of x (N, C, H, W) combined with ``op`` (np.maximum or np.add) ->
+        (N, C, OH, OW) in x's memory layout; the two halves of the batch at once."""
+        _, oh, ow = self.output_shape
+        y = np.empty_like(x[:, :, :oh, :ow])
+        over_batch(len(x), lambda s: self._combine_into(x[s], op, y[s]), x.size)
+        return y
+
+    def _combine_into(self, x, op, out):
+        """First across the window's rows — whole image rows, long contiguous runs in memory —
+        then across its columns, on the smaller result, into ``out``."""
         _, oh, ow = self.output_shape
         ph, pw, sh, sw = self._geometry()
         rows = [x[:, :, i:i + sh * (oh - 1) + 1:sh, :] for i in range(ph)]
@@ -63,10 +71,12 @@ class _Pool2D(Layer):
         for v in rows[2:]:
             op(r, v, out=r)
         cols = [r[..., j:j + sw * (ow - 1) + 1:sw] for j in range(pw)]
-        y = cols[0].copy() if pw == 1 else op(cols[0], cols[1])
+        if pw == 1:
+            out[...] = cols[0]
+        else:
+            op(cols[0], cols[1], out=out)
         for v in cols[2:]:
-            op(y, v, out=y)
-        return y
+            op(out, v, out=out)
 
     def _new_grad(self, like):
         """dL/dX buffer in the input's memory layout, and whether slots may overlap (then they
@@ -98,19 +108,23 @@ class MaxPool2D(_Pool2D):
         maximum. ``rest`` is the gradient not yet handed out: a slot takes it where it holds
         the maximum, and passes the remainder on."""
         dx, overlap = self._new_grad(self.x)
+        x, y = self.x, self.y
+        over_batch(len(x), lambda s: self._route(grad[s], x[s], y[s], dx[s], overlap), x.size)
+        return dx
+
+    def _route(self, grad, x, y, dx, overlap):
         rest = grad
-        x_slots, dx_slots = self._slots(self.x), self._slots(dx)
+        x_slots, dx_slots = self._slots(x), self._slots(dx)
         for k, (xs, ds) in enumerate(zip(x_slots, dx_slots)):
             if k == len(x_slots) - 1:
                 part = rest
             else:
-                part = rest * (xs == self.y)  # a product, not np.where: many times faster
+                part = rest * (xs == y)       # a product, not np.where: many times faster
                 rest = rest - part
             if overlap:
                 ds += part
             else:
                 ds[...] = part
-        return dx
 
 
 @register("layer")

@@ -1,0 +1,70 @@
+"""Element-wise work on the two halves of a batch at once, on two cores.
+
+Matrix products run on every core already (the BLAS library has its own threads), but every
+other NumPy operation — ReLU, pooling, the im2col copies — runs on one core. NumPy releases
+Python's GIL while it computes, so two Python threads, each on its own half of the batch, do
+use two cores::
+
+    y = np.empty_like(x)
+    over_batch(len(x), lambda s: np.maximum(x[s], 0, out=y[s]), x.size)
+
+``work(s)`` must only touch the samples ``s`` (a slice of the batch axis): then the halves never
+write the same memory and the result is exactly the serial one. Small jobs run serially (handing
+work to a thread costs tens of microseconds), and so does everything when ``set_threads(1)``
+was called, the machine has one core, or the environment asks for one thread: ``NNCORE_THREADS``,
+else ``OPENBLAS_NUM_THREADS`` or ``OMP_NUM_THREADS`` (the app sets those to leave a core for the
+window), decides the default.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+#: Below this many array elements a job runs in one piece.
+MIN_ELEMENTS = 100_000
+
+def _default_threads() -> int:
+    for var in ("NNCORE_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(var, "").strip()
+        if value.isdigit() and int(value) >= 1:
+            return min(2, int(value))
+    return min(2, os.cpu_count() or 1)
+
+
+_threads = _default_threads()
+_pool: ThreadPoolExecutor | None = None
+_lock = threading.Lock()
+
+
+def set_threads(n: int) -> None:
+    """Use ``n`` threads (1 or 2) for element-wise layer work; 1 turns the splitting off."""
+    global _threads
+    _threads = 2 if n >= 2 else 1
+
+
+def get_threads() -> int:
+    return _threads
+
+
+def _helper() -> ThreadPoolExecutor:
+    global _pool
+    with _lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(1, thread_name_prefix="nncore-half")
+        return _pool
+
+
+def over_batch(n: int, work, size: int) -> None:
+    """Call ``work(slice)`` on the batch's two halves in parallel, or on ``slice(0, n)`` when
+    ``size`` (the number of elements the job touches) is small or splitting is off."""
+    if _threads < 2 or n < 2 or size < MIN_ELEMENTS or \
+            threading.current_thread().name.startswith("nncore-half"):
+        work(slice(0, n))
+        return
+    half = n // 2
+    second = _helper().submit(work, slice(half, n))
+    try:
+        work(slice(0, half))
+    finally:
+        second.result()
