@@ -41,6 +41,7 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: AppSettings | None = None, start: bool = True):
         super().__init__()
         self.setObjectName("mainWindow")
+        self.setAnimated(False)          # docks move at once (no animation on every re-layout)
         self.setWindowIcon(icon("nn-studio"))
         self.settings = settings or AppSettings()
         self.state = StudioState(self)

@@ -1,6 +1,7 @@
 """The status bar: run state, epoch, batch, samples per second and elapsed training time."""
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QStatusBar
 from superqt.utils import qthrottled
 
@@ -19,18 +20,22 @@ class StudioStatusBar(QStatusBar):
         self.setObjectName("statusBar")
         self.state = state
         self.labels = {}
-        for key, tip in (("run", "What training is doing"),
-                         ("epoch", "The epoch being trained, and the last one of this run"),
-                         ("batch", "Batch within the current epoch"),
-                         ("speed", "Training speed"),
-                         ("elapsed", "Time spent training in this run")):
+        fm = self.fontMetrics()
+        for key, tip, widest in (
+                ("run", "What training is doing", "Finished"),
+                ("epoch", "The epoch being trained, and the last one of this run",
+                 "Epoch 10000 of 10000"),
+                ("batch", "Batch within the current epoch", "Batch 100000/100000"),
+                ("speed", "Training speed", "1,000,000 samples/s"),
+                ("elapsed", "Time spent training in this run", "100:00:00")):
             lab = QLabel()
             lab.setObjectName(f"status_{key}")
             lab.setToolTip(tip)
-            lab.setMinimumWidth(60)
+            lab.setAlignment(Qt.AlignCenter)
+            # A fixed size: new texts many times a second must not re-layout the window.
+            lab.setFixedSize(fm.horizontalAdvance(widest) + 20, fm.height() + 6)
             self.addPermanentWidget(lab)
             self.labels[key] = lab
-        self.labels["run"].setMinimumWidth(90)
         self._show_progress = qthrottled(self._show, timeout=100, leading=True)
         state.progressChanged.connect(self._on_state_progress_changed)
         state.runStateChanged.connect(self._on_state_run_state_changed)

@@ -167,6 +167,12 @@ def child(args) -> dict:
         from nncore.session import TrainingConfig
         return {"samples_per_sec": headless(args.epochs, TrainingConfig())}
     import app.__main__  # noqa: F401  (thread settings, before NumPy, as nn-studio starts)
+    if args.child == "headless-app-threads":
+        from nncore.session import TrainingConfig
+        return {"samples_per_sec": headless(args.epochs, TrainingConfig())}
+    if args.child == "window-without-inspection":
+        import app.inspect
+        app.inspect.create_panels = lambda state, controller=None: []
     from PySide6.QtWidgets import QApplication
     qapp = QApplication([])
     from app import style
@@ -187,7 +193,11 @@ def main(argv=None) -> int:
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--launch-child", action="store_true", help=argparse.SUPPRESS)
-    ap.add_argument("--child", choices=("headless", "window"), help=argparse.SUPPRESS)
+    ap.add_argument("--attribute", action="store_true",
+                    help="also run the window without the inspection panels, and headless "
+                         "training with the window's BLAS threads, to see where time goes")
+    ap.add_argument("--child", choices=("headless", "window", "headless-app-threads",
+                                        "window-without-inspection"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.launch_child:
         launch_child()
@@ -223,6 +233,15 @@ def main(argv=None) -> int:
           f"({statistics.median(guis):,.0f} vs {statistics.median(heads):,.0f} samples/s); "
           f"longest GUI stall {max(stalls):.1f} ms (worst round), 99th percentile "
           f"{statistics.median(p99s):.1f} ms")
+    if args.attribute:
+        for r in range(args.rounds):
+            h1 = run_child("headless-app-threads", args.epochs, env)["samples_per_sec"]
+            g0 = run_child("window-without-inspection", args.epochs, env)
+            print(f"attribution round {r + 1}: headless with the window's BLAS threads "
+                  f"{h1:,.0f} samples/s; window without the inspection panels "
+                  f"{g0['samples_per_sec']:,.0f} samples/s ({g0['samples_per_sec'] / h1:.0%} of "
+                  f"that), longest stall {g0['stall_ms']:.1f} ms, 99th percentile "
+                  f"{g0['p99_stall_ms']:.1f} ms", flush=True)
     return 0
 
 

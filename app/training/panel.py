@@ -305,11 +305,15 @@ class TrainingPanel(QScrollArea):
         p = self.state.progress
         if p.batches_per_epoch <= 0:
             return
-        self.progress.setRange(0, p.batches_per_epoch)
-        self.progress.setValue(p.batch)
+        # Only the value changes from batch to batch ("%v" in the format): a new text would
+        # make the window lay itself out again, many times a second.
         target = f"/{p.target_epoch}" if p.target_epoch else ""
-        self.progress.setFormat(f"Epoch {p.epoch + 1 if p.batch else p.epoch}{target} · "
-                                f"batch {p.batch}/{p.batches_per_epoch}")
+        fmt = f"Epoch {p.epoch + 1 if p.batch else p.epoch}{target} · batch %v/%m"
+        if self.progress.format() != fmt:
+            self.progress.setFormat(fmt)
+        if self.progress.maximum() != p.batches_per_epoch:
+            self.progress.setRange(0, p.batches_per_epoch)
+        self.progress.setValue(p.batch)
 
     def _on_controller_run_outdated_changed(self, outdated: bool) -> None:
         self.notice.setText("The network or the settings changed: the next Train starts a new "

@@ -1,20 +1,29 @@
 """Live training curves: loss (per batch raw and smoothed, validation per epoch) and accuracy.
 
 They redraw from ``state.history`` (bounded, app.history) whenever the controller reports new
-batches — at most ~30 times a second while training runs.
+batches, at most five times a second. Drawing is what costs: batch curves use 1-pixel lines,
+and the smoothed curves (drawn thicker) are thinned to a few hundred points, which their
+smoothness does not need more than.
 """
 from __future__ import annotations
 
-import pyqtgraph as pg
-
 import numpy as np
+import pyqtgraph as pg
 
 from .plot_panel import (BLUE, GREEN, LIGHT_BLUE, LIGHT_GREEN, ORANGE, PlotPanel, SteadyAxes,
                          make_plot)
 
 
-def _set(curve, series, scale: float = 1.0) -> None:
+#: Points of a smoothed curve that are drawn (thick lines are slow to draw in software).
+SMOOTH_POINTS = 300
+
+
+def _set(curve, series, scale: float = 1.0, max_points: int | None = None) -> None:
     x, y = series.x, series.y
+    if max_points is not None and len(x) > max_points:
+        step = -(-len(x) // max_points)
+        keep = np.r_[np.arange(0, len(x) - 1, step), len(x) - 1]
+        x, y = x[keep], y[keep]
     curve.setData(x.copy(), y * scale if scale != 1.0 else y.copy())
 
 
@@ -53,7 +62,7 @@ class LossView(_CurvesView):
         super().__init__(state, icons, "lossPlot", "Loss", "loss")
         p = self.plot
         self.raw = p.plot(name="batch loss", pen=pg.mkPen(LIGHT_BLUE, width=1))
-        self.smooth = p.plot(name="smoothed", pen=pg.mkPen(BLUE, width=2.2))
+        self.smooth = p.plot(name="smoothed", pen=pg.mkPen(BLUE, width=2))
         self.train_epoch = p.plot(name="train (epoch)", pen=None, symbol="s", symbolSize=6,
                                   symbolBrush=BLUE, symbolPen=None)
         self.val = p.plot(name="validation (epoch)", pen=pg.mkPen(ORANGE, width=2),
@@ -73,14 +82,18 @@ class LossView(_CurvesView):
     def redraw_batches(self) -> None:
         h = self.state.history
         _set(self.raw, h["loss"])
-        _set(self.smooth, h["loss_smooth"])
+        _set(self.smooth, h["loss_smooth"], max_points=SMOOTH_POINTS)
 
     def redraw_epochs(self) -> None:
         h = self.state.history
         _set(self.train_epoch, h["train_loss"])
         _set(self.val, h["val_loss"])
-        name = (self.state.data.name if self.state.data is not None else "validation")
-        self.val.opts["name"] = f"{name} (epoch)"
+        self.set_legend([(LIGHT_BLUE, "batch", "line"), (BLUE, "smoothed", "line"),
+                         (BLUE, "train, per epoch", "square"),
+                         (ORANGE, f"{self._eval_name()}, per epoch", "dot")])
+
+    def _eval_name(self) -> str:
+        return self.state.data.name if self.state.data is not None else "validation"
 
 
 class AccuracyView(_CurvesView):
@@ -89,23 +102,26 @@ class AccuracyView(_CurvesView):
     def __init__(self, state, icons):
         super().__init__(state, icons, "accuracyPlot", "Accuracy", "accuracy (%)")
         p = self.plot
-        self.batch = p.plot(name="train (smoothed)", pen=pg.mkPen(LIGHT_GREEN, width=1.5))
+        self.batch = p.plot(name="train (smoothed)", pen=pg.mkPen(LIGHT_GREEN, width=2))
         self.train = p.plot(name="train (epoch)", pen=pg.mkPen(GREEN, width=2), symbol="s",
                             symbolSize=6, symbolBrush=GREEN, symbolPen=None)
         self.val = p.plot(name="validation (epoch)", pen=pg.mkPen(ORANGE, width=2),
                           symbol="o", symbolSize=7, symbolBrush=ORANGE, symbolPen="w")
         self.axes = SteadyAxes(self.plot.getPlotItem(), y_range=(0, 100))
         self.plot.getPlotItem().setLimits(yMin=-5, yMax=105)
-        self.plot.getPlotItem().legend.setOffset((-8, -8))   # bottom right: curves rise
         self.redraw_now()
 
     def redraw_batches(self) -> None:
-        _set(self.batch, self.state.history["accuracy_smooth"], 100.0)
+        _set(self.batch, self.state.history["accuracy_smooth"], 100.0, SMOOTH_POINTS)
 
     def redraw_epochs(self) -> None:
         h = self.state.history
         _set(self.train, h["train_accuracy"], 100.0)
         _set(self.val, h["val_accuracy"], 100.0)
+        name = self.state.data.name if self.state.data is not None else "validation"
+        self.set_legend([(LIGHT_GREEN, "train, smoothed", "line"),
+                         (GREEN, "train, per epoch", "square"),
+                         (ORANGE, f"{name}, per epoch", "dot")])
 
     def last_validation_accuracy(self) -> float | None:
         y = self.state.history["val_accuracy"].y

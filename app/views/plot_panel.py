@@ -87,7 +87,8 @@ class SteadyAxes:
 
 
 def make_plot(name: str, left: str, bottom: str = "batch") -> pg.PlotWidget:
-    """A PlotWidget set up for long live curves: downsampling, clip to view, a grid, a legend."""
+    """A PlotWidget set up for long live curves: downsampling, clip to view, a grid. (Legends
+    are drawn in the panel's header, outside the plot: cheaper to redraw, never over a curve.)"""
     plot = pg.PlotWidget()
     plot.setObjectName(name)
     item = plot.getPlotItem()
@@ -96,7 +97,6 @@ def make_plot(name: str, left: str, bottom: str = "batch") -> pg.PlotWidget:
     item.showGrid(x=True, y=True, alpha=0.15)
     item.setLabel("left", left)
     item.setLabel("bottom", bottom)
-    item.addLegend(offset=(-8, 8), labelTextSize="8pt", brush=pg.mkBrush(255, 255, 255, 200))
     item.setMenuEnabled(True)
     plot.setMinimumSize(QSize(200, 140))
     return plot
@@ -121,7 +121,10 @@ class PlotPanel(QWidget):
         bar.setSpacing(4)
         self.caption = QLabel(title)
         self.caption.setObjectName("plotCaption")
-        bar.addWidget(self.caption, 1)
+        bar.addWidget(self.caption)
+        self.legend = QLabel()
+        self.legend.setObjectName("plotLegend")
+        bar.addWidget(self.legend, 1)
         for w in extra_widgets:
             bar.addWidget(w)
         for kind, icon, tip in (("png", "export", "Export this plot as a PNG image"),
@@ -138,6 +141,14 @@ class PlotPanel(QWidget):
         lay.setSpacing(0)
         lay.addLayout(bar)
         lay.addWidget(plot_widget, 1)
+
+    def set_legend(self, entries) -> None:
+        """[(colour, text, mark)] with mark "line", "dot" or "square", shown in the header."""
+        marks = {"line": "━", "dot": "●", "square": "■"}
+        text = "&nbsp;&nbsp;".join(
+            f'<span style="color:{c}">{marks.get(m, m)}</span>&nbsp;{t}' for c, t, m in entries)
+        if text != self.legend.text():
+            self.legend.setText(text)
 
     # ---- redrawing ---------------------------------------------------------------------------
     def redraw(self) -> None:

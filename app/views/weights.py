@@ -73,8 +73,9 @@ class WeightTilesView(PlotPanel):
         self.layer_combo.setCurrentIndex(max(self.layer_combo.findData(tiles.layer), 0))
         self.layer_combo.blockSignals(False)
         self.image.setImage(tiles.image, levels=(-tiles.vmax, tiles.vmax), autoLevels=False)
-        self.note.setText(f"{tiles.caption} · step {views.step} · each tile scaled to its own "
-                          f"range")
+        caption = f"{tiles.caption} · each tile scaled to its own range"
+        if self.note.text() != caption:
+            self.note.setText(caption)
 
     def _on_layer_combo_activated(self, index: int) -> None:
         self.controller.set_tile_layer(self.layer_combo.itemData(index))
@@ -155,20 +156,26 @@ class GradNormView(PlotPanel):
         state.batchTrained.connect(self._on_state_batch_trained)
         state.historyReset.connect(self._on_state_history_reset)
 
+    def _name(self, layer: int) -> str:
+        name = f"{layer + 1}"
+        layers = self.state.spec.get("layers") or []
+        if layer < len(layers) and isinstance(layers[layer], dict):
+            name += f". {layers[layer].get('type', '')}"
+        return name
+
     def _curve(self, layer: int):
         curve = self.curves.get(layer)
         if curve is None:
-            color = LAYER_COLORS[len(self.curves) % len(LAYER_COLORS)]
-            name = f"layer {layer + 1}"
-            layers = self.state.spec.get("layers") or []
-            if layer < len(layers) and isinstance(layers[layer], dict):
-                name += f" {layers[layer].get('type', '')}"
-            curve = self.plot.plot(name=name, pen=pg.mkPen(color, width=1.4))
+            color = LAYER_COLORS[sorted(list(self.curves) + [layer]).index(layer)
+                                 % len(LAYER_COLORS)]
+            curve = self.plot.plot(name=self._name(layer), pen=pg.mkPen(color, width=1))
             self.curves[layer] = curve
         return curve
 
     def redraw(self) -> None:
         norms = self.state.history.grad_norms
+        self.set_legend([(LAYER_COLORS[i % len(LAYER_COLORS)], self._name(layer), "line")
+                         for i, layer in enumerate(sorted(norms))])
         for layer in list(self.curves):
             if layer not in norms:
                 self.plot.removeItem(self.curves.pop(layer))

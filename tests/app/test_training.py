@@ -170,7 +170,7 @@ def test_divergence_pauses_explains_and_rewinds_to_the_last_good_state(qtbot, wi
     box = message_boxes("failureDialog")[0]
     assert box.windowTitle() == "Training diverged"
     assert "learning rate" in (box.text() + box.informativeText()).lower()
-    assert window.state.run_state == "paused"
+    assert window.state.run_state == "paused"           # training stopped before the message
     assert window.state.history.steps > 0
     rewind = box.findChild(QWidget, "rewindGoodButton")
     click(qtbot, rewind)
@@ -191,3 +191,38 @@ def test_closing_during_training_stops_and_joins_the_worker(qtbot, window):
     window.close()
     assert time.perf_counter() - t0 < 5.0
     assert not worker.is_alive()
+
+
+def test_step_epoch_trains_to_the_end_of_the_epoch_then_pauses(qtbot, window):
+    click(qtbot, button(window, "stepBatchButton"))
+    qtbot.waitUntil(lambda: window.state.history.steps == 1)
+    click(qtbot, button(window, "stepEpochButton"))
+    qtbot.waitUntil(lambda: window.state.run_state == "paused"
+                    and window.state.progress.epoch == 1, timeout=15_000)
+    batches = window.state.progress.batches_per_epoch
+    assert window.state.history.steps == batches == 10           # 600 images, batch 64
+    assert window.state.progress.batch == 0
+    assert len(window.state.epochs) == 1 and len(window.state.history["val_loss"]) == 1
+
+
+def test_settings_are_checked_as_typed_and_impossible_ones_explained(qtbot, window):
+    before = window.state.config.to_dict()
+    batch = settings_field(window, "batchSizeField")
+    type_into(qtbot, batch, "1000")
+    assert "larger than the training set (600 images)" in batch.error()
+    epochs = settings_field(window, "epochsField")
+    for text in ("0", "2.5", "many"):
+        type_into(qtbot, epochs, text)
+        assert "an integer" in epochs.error() or ">= 1" in epochs.error(), text
+    split = settings_field(window, "valSplitField")
+    type_into(qtbot, split, "1.5")
+    assert "<= 0.9" in split.error()
+    config = window.state.config.to_dict()
+    # only the valid prefixes typed on the way ("1", "10", "100") reached the settings
+    assert config["batch_size"] == 100 and config["val_split"] == 0.0
+    assert config["epochs"] == 2                 # "2" of "2.5"
+    assert {k: v for k, v in config.items() if k not in ("batch_size", "epochs")} == \
+        {k: v for k, v in before.items() if k not in ("batch_size", "epochs")}
+    # a smaller subset makes a batch of 100 too large: the field says so at once
+    type_into(qtbot, settings_field(window, "subsetField"), "5")
+    assert "larger than the training set (50 images)" in batch.error()
