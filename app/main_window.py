@@ -90,7 +90,7 @@ class MainWindow(QMainWindow):
         L.add("accuracy", "Accuracy", self.accuracy_view)
         L.add("weights", "Weights", self.weights_view, group="bottom")
         L.add("histograms", "Histograms", self.histogram_view, group="bottom")
-        L.add("gradnorms", "Gradient norms", self.grad_norm_view, group="bottom")
+        L.add("gradnorms", "Gradients", self.grad_norm_view, group="bottom")
         L.add("diagram", "Diagram", self.diagram, group="bottom")
 
     def _add_inspection_panels(self) -> None:

@@ -5,6 +5,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QStatusBar
 from superqt.utils import qthrottled
 
+from .training.panel import shown_epoch
+
 _STATE_TEXT = {"idle": "Ready", "running": "Training", "paused": "Paused",
                "finished": "Finished"}
 
@@ -49,8 +51,7 @@ class StudioStatusBar(QStatusBar):
 
     def _show(self) -> None:
         p = self.state.progress
-        current = p.epoch + 1 if p.batch else max(p.epoch, 1 if p.step else 0)
-        self.labels["epoch"].setText(f"Epoch {current} of "
+        self.labels["epoch"].setText(f"Epoch {shown_epoch(p)} of "
                                      f"{p.target_epoch or self.state.config.epochs}")
         self.labels["batch"].setText(f"Batch {p.batch}/{p.batches_per_epoch or '–'}")
         self.labels["speed"].setText(f"{p.samples_per_sec:,.0f} samples/s"

@@ -113,8 +113,12 @@ def field_values(entry: dict) -> dict:
     return {f: entry.get(f, lt.defaults.get(f)) for f in lt.hparams}
 
 
+#: Fields whose value speaks for itself in a summary ("Dense 128" rather than "units 128").
+_BARE = {"units", "filters"}
+
+
 def summary(entry: dict) -> str:
-    """Short text of the fields that differ from the defaults: "units 128", "3×3, 16 filters"."""
+    """Short text of the fields that differ from the defaults: "128", "16, kernel size 5"."""
     lt = layer_type(entry.get("type", ""))
     defaults = lt.defaults if lt else {}
     parts = []
@@ -123,5 +127,5 @@ def summary(entry: dict) -> str:
             continue
         if isinstance(v, list):
             v = "×".join(str(x) for x in v)
-        parts.append(f"{k.replace('_', ' ')} {v}")
+        parts.append(str(v) if k in _BARE else f"{k.replace('_', ' ')} {v}")
     return ", ".join(parts)

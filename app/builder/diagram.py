@@ -19,6 +19,10 @@ from .palette import GROUP_COLORS
 
 MAX_UNITS = 40
 MAX_INPUTS = 256
+GAP = 26
+MARGIN = 16
+#: A wide network is drawn smaller to fit, down to this scale; below it the view scrolls.
+MIN_SCALE = 0.6
 POSITIVE = QColor("#e0701a")
 NEGATIVE = QColor("#2f6db5")
 MUTED = QColor("#6b7280")
@@ -38,10 +42,11 @@ class _Canvas(QWidget):
     # ---- layout ------------------------------------------------------------------------------
     def _items(self):
         """[(kind, index, type, shape, params, width)] in drawing order; kind is "input",
-        "block", "neurons", "error" or "pending"."""
+        "block", "band" (a layer that keeps the shape and has no weights, e.g. ReLU),
+        "neurons", "error" or "pending"."""
         spec = self.state.spec
         check = self.state.spec_check
-        items = [("input", -1, "Input", tuple(spec.get("input_shape") or ()), 0, 96)]
+        items = [("input", -1, "Input", tuple(spec.get("input_shape") or ()), 0, 84)]
         layers = spec.get("layers") if isinstance(spec.get("layers"), list) else []
         for i, entry in enumerate(layers):
             t = entry.get("type", "?") if isinstance(entry, dict) else "?"
@@ -52,20 +57,25 @@ class _Canvas(QWidget):
                 if (t == "Dense" and len(out) == 1 and out[0] <= MAX_UNITS and n_in is not None
                         and n_in <= MAX_INPUTS):
                     items.append(("neurons", i, t, out, params, 150))
+                elif params == 0 and tuple(out) == tuple(row["input_shape"]):
+                    items.append(("band", i, t, out, params, 58))
                 else:
-                    items.append(("block", i, t, out, params, 104))
+                    items.append(("block", i, t, out, params, 84))
             elif check.error is not None and getattr(check.error, "index", None) == i:
-                items.append(("error", i, t, (), 0, 104))
+                items.append(("error", i, t, (), 0, 84))
             else:
-                items.append(("pending", i, t, (), 0, 104))
+                items.append(("pending", i, t, (), 0, 84))
         return items
 
+    def natural_width(self, items=None) -> float:
+        items = self._items() if items is None else items
+        return sum(it[5] for it in items) + GAP * (len(items) - 1) + 2 * MARGIN
+
     def sizeHint(self):
-        width = sum(it[5] for it in self._items()) + 28 * len(self._items()) + 40
-        return QSize(width, 240)
+        return QSize(int(self.natural_width() * MIN_SCALE), 240)
 
     def minimumSizeHint(self):
-        return QSize(self.sizeHint().width(), 180)
+        return QSize(int(self.natural_width() * MIN_SCALE), 160)
 
     def _weights(self, index: int):
         """Current W of layer ``index`` if the last snapshot matches the edited network."""
@@ -84,14 +94,16 @@ class _Canvas(QWidget):
         p.setRenderHint(QPainter.Antialiasing)
         p.fillRect(self.rect(), self.palette().base())
         items = self._items()
-        h = self.height()
+        scale = min(1.0, self.width() / self.natural_width(items))
+        p.scale(scale, scale)
+        h = self.height() / scale
         top, bottom = 34, h - 30
         font = QFont(self.font())
         small = QFont(font)
         small.setPointSizeF(max(font.pointSizeF() - 1, 7))
         bold = QFont(font)
         bold.setBold(True)
-        x = 20.0
+        x = float(MARGIN)
         prev_right = None
         for kind, index, t, shape, params, width in items:
             lt = catalog.layer_type(t)
@@ -115,7 +127,7 @@ class _Canvas(QWidget):
             p.drawText(QRectF(x - 10, 6, width + 20, 22), Qt.AlignCenter,
                        fm.elidedText(caption, Qt.ElideRight, int(width + 16)))
             prev_right = x + width
-            x += width + 28
+            x += width + GAP
         p.end()
 
     def _paint_block(self, p, rect, kind, index, t, shape, params, color, bold, small):
@@ -142,6 +154,8 @@ class _Canvas(QWidget):
             text = "invalid"
         elif kind == "pending":
             text = "?"
+        elif kind == "band":
+            text = ""                  # same shape as the layer before: its name says it all
         else:
             text = _shape_label(shape)
             if params:
@@ -199,6 +213,22 @@ class _Canvas(QWidget):
         p.setPen(MUTED)
         p.drawText(QRectF(rect.left(), rect.bottom() - 2, rect.width(), 22), Qt.AlignCenter,
                    f"{n_in} → {n_out} · {row['params']:,} w")
+        names = self._class_names_for(index, n_out)
+        if names:
+            for y, name in zip(yo, names):
+                p.drawText(QRectF(out_x + r_out + 2, y - 8, 30, 16),
+                           Qt.AlignLeft | Qt.AlignVCenter, name[:4])
+
+    def _class_names_for(self, index: int, n_out: int):
+        """The data set's class names if layer ``index`` gives the network's output."""
+        data = self.state.data
+        rows = self.state.spec_check.rows
+        if data is None or len(data.class_names) != n_out or not self.state.spec_check.ok:
+            return None
+        later = rows[index + 1:]
+        if all(r["params"] == 0 and tuple(r["output_shape"]) == (n_out,) for r in later):
+            return list(data.class_names)
+        return None
 
 
 class NetworkDiagram(QScrollArea):

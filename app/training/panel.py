@@ -51,6 +51,11 @@ def dataset_entries() -> list[tuple[str, str, bool, str]]:
     return out
 
 
+def shown_epoch(p) -> int:
+    """The epoch to show: the one being trained, or the one just finished at its end."""
+    return p.epoch + 1 if p.batch or p.epoch == 0 else p.epoch
+
+
 def _shrinkable(combo: QComboBox) -> None:
     """A combo box that may be narrower than its longest entry (the panel is narrow)."""
     combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
@@ -308,7 +313,7 @@ class TrainingPanel(QScrollArea):
         # Only the value changes from batch to batch ("%v" in the format): a new text would
         # make the window lay itself out again, many times a second.
         target = f"/{p.target_epoch}" if p.target_epoch else ""
-        fmt = f"Epoch {p.epoch + 1 if p.batch else p.epoch}{target} · batch %v/%m"
+        fmt = f"Epoch {shown_epoch(p)}{target} · batch %v/%m"
         if self.progress.format() != fmt:
             self.progress.setFormat(fmt)
         if self.progress.maximum() != p.batches_per_epoch:

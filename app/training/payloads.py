@@ -77,9 +77,9 @@ def tile_layers(net) -> list[tuple[int, str]]:
         if weights is None:
             continue
         if name == "Conv2D" and weights.ndim == 4:
-            out.append((i, f"{i}: {name} filters {weights.shape[2]}×{weights.shape[3]}"))
+            out.append((i, f"{i + 1}. {name} filters {weights.shape[2]}×{weights.shape[3]}"))
         elif weights.ndim == 2 and h and weights.shape[0] == c * h * w:
-            out.append((i, f"{i}: {name} weights as {h}×{w} images"))
+            out.append((i, f"{i + 1}. {name} weights as {h}×{w} images"))
     return out
 
 

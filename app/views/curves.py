@@ -31,7 +31,7 @@ class _CurvesView(PlotPanel):
     def __init__(self, state, icons, name, title, left):
         self.state = state
         self.plot = make_plot(name, left)
-        super().__init__(self.plot, icons, title)
+        super().__init__(self.plot, icons)
         state.batchTrained.connect(self._on_state_batch_trained)
         state.epochEvaluated.connect(self._on_state_epoch_evaluated)
         state.historyReset.connect(self._on_state_history_reset)

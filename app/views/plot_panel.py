@@ -121,6 +121,7 @@ class PlotPanel(QWidget):
         bar.setSpacing(4)
         self.caption = QLabel(title)
         self.caption.setObjectName("plotCaption")
+        self.caption.setVisible(bool(title))
         bar.addWidget(self.caption)
         self.legend = QLabel()
         self.legend.setObjectName("plotLegend")

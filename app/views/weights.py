@@ -38,7 +38,7 @@ class WeightTilesView(PlotPanel):
         self.note = QLabel("Weights appear once the data set is loaded.")
         self.note.setObjectName("weightsCaption")
         self.note.setAlignment(Qt.AlignCenter)
-        super().__init__(self.graphics, icons, "Weights", extra_widgets=(self.layer_combo,))
+        super().__init__(self.graphics, icons, extra_widgets=(self.layer_combo,))
         self.layout().addWidget(self.note)
         state.viewsChanged.connect(self._on_state_views_changed)
 
@@ -104,7 +104,7 @@ class HistogramView(PlotPanel):
         self.g_curve = self.g_plot.plot(stepMode="center", fillLevel=0,
                                         brush=pg.mkBrush(224, 112, 26, 110), pen=ORANGE)
         self.layer = None
-        super().__init__(self.graphics, icons, "Histograms", extra_widgets=(self.layer_combo,))
+        super().__init__(self.graphics, icons, extra_widgets=(self.layer_combo,))
         state.viewsChanged.connect(self._on_state_views_changed)
 
     def _on_state_views_changed(self, views) -> None:
@@ -120,7 +120,7 @@ class HistogramView(PlotPanel):
             self.layer_combo.blockSignals(True)
             self.layer_combo.clear()
             for i in layers:
-                self.layer_combo.addItem(f"{i + 1}: {views.layer_names.get(i, '')}", i)
+                self.layer_combo.addItem(f"{i + 1}. {views.layer_names.get(i, '')}", i)
             self.layer_combo.blockSignals(False)
             if self.layer not in layers:
                 self.layer = layers[0] if layers else None
@@ -152,7 +152,7 @@ class GradNormView(PlotPanel):
         self.plot = make_plot("gradNormPlot", "‖dL/dW‖")
         self.plot.getPlotItem().setLogMode(y=True)
         self.curves: dict[int, pg.PlotDataItem] = {}
-        super().__init__(self.plot, icons, "Gradient norms", redraw_ms=300)
+        super().__init__(self.plot, icons, redraw_ms=300)
         state.batchTrained.connect(self._on_state_batch_trained)
         state.historyReset.connect(self._on_state_history_reset)
 
