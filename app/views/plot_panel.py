@@ -106,8 +106,9 @@ class PlotPanel(QWidget):
     """``plot_widget`` (a PlotWidget or GraphicsLayoutWidget) under a row of export buttons.
 
     Subclasses draw in ``redraw()`` and ask for it with ``request_redraw()``: redraws are
-    throttled to one per ``REDRAW_MS`` and skipped while the panel is hidden (a tab behind
-    another), then done when it is shown."""
+    throttled to one per ``REDRAW_MS``, always a little later in an event of their own (so
+    handling an update never includes drawing: no long stall of the event loop), and skipped
+    while the panel is hidden (a tab behind another), then done when it is shown."""
 
     def __init__(self, plot_widget, icons, title: str = "", extra_widgets=(), parent=None,
                  redraw_ms: int = REDRAW_MS):
@@ -115,7 +116,7 @@ class PlotPanel(QWidget):
         self.plot_widget = plot_widget
         self._dirty = False
         self._throttled_redraw = qthrottled(self._redraw_if_visible, timeout=redraw_ms,
-                                            leading=True)
+                                            leading=False)
         bar = QHBoxLayout()
         bar.setContentsMargins(4, 2, 4, 0)
         bar.setSpacing(4)
