@@ -36,6 +36,10 @@ from .network import Network
 from .optim import SGD
 
 MLP_SIZES = (784, 256, 128, 10)
+#: A tiny learning rate keeps the weights where they started, so every round times the same
+#: computation (with a real one, thousands of steps on one batch memorise it and the network
+#: drifts into a state no real training reaches). The work of a step does not depend on it.
+LR = 1e-6
 
 
 # ---- the networks --------------------------------------------------------------------------
@@ -66,7 +70,7 @@ def mlp_step_flops(batch: int, sizes=MLP_SIZES) -> int:
 class NNCoreStep:
     """One full nncore training step on a fixed batch, as ``Trainer.step_batch`` does it."""
 
-    def __init__(self, spec, x, y, lr=0.01):
+    def __init__(self, spec, x, y, lr=LR):
         self.net = Network.from_spec(spec, seed=0)
         self.loss = CrossEntropyLoss()
         self.opt = SGD(self.net, lr=lr)
@@ -84,7 +88,7 @@ class NNCoreStep:
 class TrainerStep:
     """``Trainer.step_batch`` itself (adds batch selection, gradient norms, accuracy, history)."""
 
-    def __init__(self, spec, x, y, lr=0.01):
+    def __init__(self, spec, x, y, lr=LR):
         from .train import Trainer
         net = Network.from_spec(spec, seed=0)
         n = len(x)
@@ -100,7 +104,7 @@ class TrainerStep:
         t.step_batch()
 
 
-def torch_step(spec_name, x, y, lr=0.01):
+def torch_step(spec_name, x, y, lr=LR):
     """The same step in PyTorch: returns a callable, or None when torch is not importable."""
     import torch
     from torch import nn
