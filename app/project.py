@@ -79,6 +79,10 @@ def read_project(path) -> OpenedProject:
             builder_spec = app.get("builder_spec") or ck.spec
             position = app.get("position")
             target = int(app.get("target_epoch", 0))
+        elif isinstance(ck.extra, dict) and isinstance(ck.extra.get("config"), dict):
+            # written by nn-train: its settings are in extra["config"]
+            config = TrainingConfig.from_dict(ck.extra["config"])
+            builder_spec, position, target = ck.spec, None, 0
         else:
             config = TrainingConfig()
             if ck.loss:
@@ -122,11 +126,21 @@ def _history_from(history: History) -> RunHistory:
     return h
 
 
-def train_state(project: OpenedProject, trainer) -> TrainState | None:
-    """The TrainState that continues ``project`` exactly, for ``trainer.restore``."""
+def train_state(project: OpenedProject, trainer) -> TrainState:
+    """The TrainState that continues ``project``, for ``trainer.restore``: exactly where it
+    was for the app's projects; at the start of the next epoch for other checkpoints."""
     ck, pos = project.checkpoint, project.position
     if pos is None:
-        return None
+        here = trainer.snapshot()
+        epoch = int(ck.training.get("epoch", 0) or 0)
+        step = int(ck.training.get("step", 0) or 0)
+        return TrainState(
+            weights=ck.weights, optimizer=ck.optimizer.get("state") or here.optimizer,
+            net_rng=here.net_rng, shuffle_rng=here.shuffle_rng, epoch=epoch, batch=0,
+            order=here.order, step=step,
+            history_lengths=(len(trainer.history.batch_loss), len(trainer.history.epochs)),
+            initial_loss=None, smoothed_loss=None, epoch_sums=(0.0, 0.0, 0, 0.0),
+            lr=float(ck.optimizer.get("config", {}).get("lr", here.lr)))
     order = np.asarray(ck.arrays["order"], dtype=np.int64)
     if len(order) != len(trainer.x_train):
         raise ModelFileError(f"{project.path}: the project was trained on {len(order)} samples "

@@ -339,11 +339,7 @@ class TrainingWorker(QObject):
         prepared = self._prepare(config, emit=False)
         trainer = build_trainer(ck.spec, config, prepared, dtype=ck.dtype)
         trainer.history = History.from_dict(ck.history or {})
-        state = project.train_state(opened, trainer)
-        if state is not None:
-            trainer.restore(state)
-        else:
-            trainer.net.set_weights(ck.weights)
+        trainer.restore(project.train_state(opened, trainer))
         # it loaded: switch over
         self._spec, self._config = copy.deepcopy(opened.builder_spec), config
         self._install(trainer, ck.spec)

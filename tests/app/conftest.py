@@ -46,8 +46,10 @@ def _tiny_loader():
 
 @pytest.fixture
 def tiny_mnist(monkeypatch):
-    """The worker loads this (600 training, 200 test images) whenever "mnist" is asked for."""
+    """The worker loads this (600 training, 200 test images) whenever "mnist" is asked for;
+    returns the training images and labels."""
     monkeypatch.setattr("app.training.worker.nn_data.load_dataset", _tiny_loader())
+    return bar_digits(600, seed=1)
 
 
 def _launch(qtbot):

@@ -69,3 +69,33 @@ def test_a_broken_file_is_reported_and_the_current_work_stays(qtbot, window, tmp
         np.testing.assert_array_equal(window.state.snapshot.weights[k], v)
     assert window.state.project_path == ""
     assert button(window, "trainButton").isEnabled()
+
+
+def test_a_model_written_by_nn_train_opens_and_training_continues(qtbot, window, tmp_path,
+                                                                   tiny_mnist):
+    from nncore.data import Dataset
+    from nncore.io import checkpoint_from_trainer, save
+    from nncore.session import TrainingConfig, build_trainer, prepare_data
+
+    from app.defaults import default_spec
+    x, y = tiny_mnist
+    config = TrainingConfig(epochs=1, batch_size=50, optimizer={"type": "Adam",
+                                                                 "config": {"lr": 0.002}})
+    data = prepare_data(config, Dataset("mnist", x, y, x[:100], y[:100]))
+    trainer = build_trainer(default_spec(), config, data)
+    trainer.fit(1)
+    ck = checkpoint_from_trainer(trainer, class_names=list(data.class_names),
+                                 preprocessing=data.preprocessing.to_dict(),
+                                 extra={"name": "tiny", "config": config.to_dict()})
+    path = tmp_path / "model.nns"               # what nn-train writes
+    save(ck, path)
+    with qtbot.waitSignal(window.controller.projectOpened, timeout=10_000):
+        window.files.open(str(path))
+    qtbot.waitUntil(lambda: window.state.snapshot.step == 12, timeout=10_000)
+    assert window.state.config.optimizer == {"type": "Adam", "config": {"lr": 0.002}}
+    assert window.state.config.batch_size == 50
+    for k, v in trainer.net.get_weights().items():
+        np.testing.assert_array_equal(window.state.snapshot.weights[k], v)
+    assert window.state.history.steps == 12 and len(window.state.history["val_loss"]) == 1
+    click(qtbot, button(window, "stepBatchButton"))
+    qtbot.waitUntil(lambda: window.state.history.steps == 13, timeout=10_000)
