@@ -22,7 +22,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 #: Below this many array elements a job runs in one piece.
-MIN_ELEMENTS = 100_000
+MIN_ELEMENTS = 400_000
 
 def _default_threads() -> int:
     for var in ("NNCORE_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
