@@ -22,6 +22,8 @@ leave_a_core_for_the_window()
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv if argv is None else argv)
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_DFL)     # Ctrl+C in the terminal ends the app
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(argv)

@@ -31,22 +31,31 @@ def set_small_run(qtbot, window, epochs: int, per_class: int | None = None):
     assert window.state.config.epochs == epochs
 
 
-def test_train_on_a_small_subset_until_the_loss_falls(qtbot, window):
+def test_train_on_a_small_subset_until_the_loss_falls(qtbot, window, tmp_path):
     set_small_run(qtbot, window, epochs=4, per_class=30)       # 300 images: 5 batches/epoch
     click(qtbot, button(window, "trainButton"))
     qtbot.waitUntil(lambda: window.state.run_state == "finished", timeout=30_000)
     h = window.state.history
-    assert h.steps == 20 and len(h["loss"]) == 20 and loss_points(window) == 20
+    assert h.steps == 20 and len(h["loss"]) == 20
+    qtbot.waitUntil(lambda: loss_points(window) == 20)           # drawn a moment later
     first, last = h["loss"].y[:3].mean(), h["loss"].y[-3:].mean()
     assert last < 0.5 * first, (first, last)
     assert len(h["val_accuracy"]) == 4 and h["val_accuracy"].y[-1] > 0.8
-    assert len(window.accuracy_view.val.xData) == 4
+    qtbot.waitUntil(lambda: len(window.accuracy_view.val.xData) == 4)
     assert len(window.state.epochs) == 4 and window.state.epochs[-1].evaluation is not None
     progress = find(window, QProgressBar, "epochProgress")
     assert progress.maximum() == 5 and "Epoch 4" in progress.format()
     assert window.state.views.tiles is not None and window.state.views.tiles.tiles == 128
     assert "samples/s" in window.statusBar().findChild(QWidget, "status_speed").text()
     assert button(window, "trainButton").text() == "Train"
+    # the plots export as PNG and CSV (pyqtgraph's exporters)
+    window.loss_view.export_png(tmp_path / "loss.png")
+    window.loss_view.export_csv(tmp_path / "loss.csv")
+    assert (tmp_path / "loss.png").read_bytes()[:4] == b"\x89PNG"
+    rows = (tmp_path / "loss.csv").read_text().splitlines()
+    assert len(rows) == 21                                     # a header and 20 batches
+    first = [float(v) for v in rows[1].split(",")[:2]]
+    assert first == pytest.approx([1.0, h["loss"].y[0]], rel=1e-5)
 
 
 def test_step_batch_trains_exactly_one_batch_and_adds_one_point(qtbot, window):
