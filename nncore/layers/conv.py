@@ -30,7 +30,7 @@ def _out_size(size, before, after, kernel, stride, layer, what):
 
 @register("layer")
 class Conv2D(Layer):
-    """2-D convolution: slides `filters` learned kernels over the image, one feature map each."""
+    """2-D convolution: slides learned kernels (filters) over the image, one feature map each."""
 
     hparams = {
         "filters": HParam("int", "Number of kernels, i.e. output channels (feature maps).",

@@ -11,7 +11,7 @@ from .base import Layer
 
 @register("layer")
 class Dropout(Layer):
-    """During training, zeroes each value with probability `rate` and scales the rest by 1/(1−rate)."""
+    """During training, zeroes each value with probability rate and scales the rest by 1/(1−rate)."""
     hparams = {"rate": HParam("float", "Fraction of values dropped during training (0 = none).",
                               min=0.0, max=0.99)}
     formula = ("forward (training):  Y = X ⊙ M / (1 − rate),  M ~ Bernoulli(1 − rate)\n"
