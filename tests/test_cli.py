@@ -165,3 +165,27 @@ def test_seed_preset_is_the_seed_network_with_the_default_settings():
                                     {"type": "Softmax"}]}
     assert Network.from_spec(d["spec"]).num_params == 101_770
     assert TrainingConfig.from_dict(d["training"]) == TrainingConfig()
+
+
+def test_ctrl_c_stops_after_the_batch_and_keeps_outputs(tmp_path, data_dir, capsys,
+                                                         monkeypatch):
+    import signal
+
+    from nncore.train import Trainer
+    step = Trainer.step_batch
+    calls = []
+
+    def step_then_ctrl_c(self):
+        calls.append(1)
+        if len(calls) == 3:
+            signal.raise_signal(signal.SIGINT)       # as if the user pressed Ctrl+C
+        return step(self)
+    monkeypatch.setattr(Trainer, "step_batch", step_then_ctrl_c)
+    spec = write_json(tmp_path / "net.json", MLP)
+    code, out, err = run_cli(capsys, spec, "--dataset", data_dir, "--epochs", 2,
+                             "--batch-size", 20, "--out", tmp_path / "o", "--no-plots")
+    assert code == cli.EXIT_INTERRUPTED
+    assert len(calls) == 3                            # the running batch finished, no more
+    assert "interrupted in epoch 1 after batch 3" in err
+    assert len((tmp_path / "o" / "batches.csv").read_text().splitlines()) == 1 + 3
+    assert io.load(tmp_path / "o" / "model.nns").training["step"] == 3
