@@ -313,7 +313,7 @@ def parse_args(argv):
     ap.add_argument("--subset", type=int, metavar="N",
                     help="train on at most N samples per class (a quick run)")
     ap.add_argument("--dtype", choices=("float32", "float64"), default="float32")
-    ap.add_argument("--out", help="output folder (default: runs/<spec name>)")
+    ap.add_argument("--out", help="output folder (default: runs/<spec file name without .json>)")
     ap.add_argument("--no-plots", action="store_true",
                     help="skip the PNG pictures (the CSV files hold the same numbers)")
     bar = ap.add_mutually_exclusive_group()
@@ -374,7 +374,8 @@ def run(args, stdout=None, stderr=None) -> int:
         raise UserError(f"the spec's input_shape {list(spec['input_shape'])} does not fit the "
                         f"data set {config.dataset!r}, whose samples have shape {list(shape)}")
     trainer = build_trainer(spec, config, prepared, dtype=args.dtype)
-    out = Path(args.out) if args.out else Path("runs") / Path(name).name.replace(" ", "-")
+    stem = Path(args.spec).stem if args.spec.endswith(".json") else Path(args.spec).name
+    out = Path(args.out) if args.out else Path("runs") / stem
     show_bar = args.progress if args.progress is not None else stderr.isatty()
     bar = ProgressBar(stderr) if show_bar else None
     p = lambda *a: print(*a, file=stdout, flush=True)  # noqa: E731
