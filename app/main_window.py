@@ -29,6 +29,7 @@ from .status import StudioStatusBar
 from .training.controller import TrainingController
 from .training.panel import TrainingPanel
 from .views.curves import AccuracyView, LossView
+from .views.pacing import DrawPacer
 from .views.weights import GradNormView, HistogramView, WeightTilesView
 
 DEFAULT_SIZE = (1400, 900)
@@ -82,6 +83,10 @@ class MainWindow(QMainWindow):
         self.histogram_view = HistogramView(s, icon)
         self.grad_norm_view = GradNormView(s, icon)
         self.diagram = NetworkDiagram(s)
+        self.pacer = DrawPacer(s, self)
+        for view in (self.loss_view, self.accuracy_view, self.weights_view,
+                     self.histogram_view, self.grad_norm_view):
+            self.pacer.slowdownChanged.connect(view.set_slowdown)
         L.add("palette", "Layers", self.palette)
         L.add("network", "Network", self.network_panel)
         L.add("properties", "Layer properties", self.properties)

@@ -115,6 +115,7 @@ class PlotPanel(QWidget):
         super().__init__(parent)
         self.plot_widget = plot_widget
         self._dirty = False
+        self._redraw_ms = redraw_ms
         self._throttled_redraw = qthrottled(self._redraw_if_visible, timeout=redraw_ms,
                                             leading=False)
         bar = QHBoxLayout()
@@ -155,6 +156,10 @@ class PlotPanel(QWidget):
     # ---- redrawing ---------------------------------------------------------------------------
     def redraw(self) -> None:
         """Draw the current state (subclasses)."""
+
+    def set_slowdown(self, factor: float) -> None:
+        """Redraw ``factor`` times less often than normal (app.views.pacing)."""
+        self._throttled_redraw.setTimeout(int(self._redraw_ms * factor))
 
     def request_redraw(self) -> None:
         self._dirty = True
