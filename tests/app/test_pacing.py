@@ -1,0 +1,34 @@
+"""The views' CPU budget (app.views.pacing)."""
+from __future__ import annotations
+
+from app.state import StudioState
+from app.views import pacing
+
+
+def test_redraws_slow_down_when_the_gui_thread_uses_too_much_cpu(qtbot, monkeypatch):
+    clock = {"wall": 0.0, "cpu": 0.0}
+    monkeypatch.setattr(pacing.time, "perf_counter", lambda: clock["wall"])
+    monkeypatch.setattr(pacing.time, "thread_time", lambda: clock["cpu"])
+    state = StudioState()
+    pacer = pacing.DrawPacer(state)
+    seen = []
+    pacer.slowdownChanged.connect(seen.append)
+    state.set_run_state("running")
+
+    def second(cpu_fraction):
+        clock["wall"] += 1.0
+        clock["cpu"] += cpu_fraction
+        pacer._on_timer_timeout()
+
+    second(0.30)                                   # 30% of a core: over the 10% budget
+    second(0.30)
+    assert seen == [1.5, 2.25] and pacer.last_fraction == 0.30
+    for _ in range(10):
+        second(0.5)
+    assert pacer.slowdown == pacing.MAX_SLOWDOWN   # never slower than this
+    second(0.07)                                   # within budget: stays
+    assert pacer.slowdown == pacing.MAX_SLOWDOWN
+    second(0.02)                                   # well under: faster again
+    assert pacer.slowdown == pacing.MAX_SLOWDOWN / 1.5
+    state.set_run_state("paused")                  # not training: normal rate at once
+    assert pacer.slowdown == 1.0
