@@ -38,7 +38,7 @@ class StudioStatusBar(QStatusBar):
             lab.setFixedSize(fm.horizontalAdvance(widest) + 20, fm.height() + 6)
             self.addPermanentWidget(lab)
             self.labels[key] = lab
-        self._show_progress = qthrottled(self._show, timeout=100, leading=False)
+        self._show_progress = qthrottled(self._show, timeout=200, leading=False)
         state.progressChanged.connect(self._on_state_progress_changed)
         state.runStateChanged.connect(self._on_state_run_state_changed)
         state.dataChanged.connect(self._on_state_data_changed)

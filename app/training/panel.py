@@ -84,7 +84,7 @@ class TrainingPanel(QScrollArea):
         s = self.state
         s.configChanged.connect(self._on_state_config_changed)
         s.runStateChanged.connect(self._on_state_run_state_changed)
-        self._show_progress = qthrottled(self._show_progress_now, timeout=100, leading=False)
+        self._show_progress = qthrottled(self._show_progress_now, timeout=200, leading=False)
         s.progressChanged.connect(self._on_state_progress_changed)
         s.specChecked.connect(self._on_state_spec_checked)
         s.dataChanged.connect(self._on_state_data_changed)

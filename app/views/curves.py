@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
-from .plot_panel import (BLUE, GREEN, LIGHT_BLUE, LIGHT_GREEN, ORANGE, PlotPanel, SteadyAxes,
-                         make_plot)
+from .plot_panel import (BLUE, GREEN, LIGHT_BLUE, LIGHT_GREEN, ORANGE, REDRAW_MS, PlotPanel,
+                         SteadyAxes, make_plot)
 
 
 #: Points of a smoothed curve that are drawn (thick lines are slow to draw in software).
@@ -28,10 +28,10 @@ def _set(curve, series, scale: float = 1.0, max_points: int | None = None) -> No
 
 
 class _CurvesView(PlotPanel):
-    def __init__(self, state, icons, name, title, left):
+    def __init__(self, state, icons, name, title, left, redraw_ms=REDRAW_MS):
         self.state = state
         self.plot = make_plot(name, left)
-        super().__init__(self.plot, icons)
+        super().__init__(self.plot, icons, redraw_ms=redraw_ms)
         state.batchTrained.connect(self._on_state_batch_trained)
         state.epochEvaluated.connect(self._on_state_epoch_evaluated)
         state.historyReset.connect(self._on_state_history_reset)
@@ -100,7 +100,9 @@ class AccuracyView(_CurvesView):
     """Training accuracy (smoothed per batch and per epoch) and validation accuracy per epoch."""
 
     def __init__(self, state, icons):
-        super().__init__(state, icons, "accuracyPlot", "Accuracy", "accuracy (%)")
+        # accuracy changes slowly: half the loss plot's redraw rate is plenty
+        super().__init__(state, icons, "accuracyPlot", "Accuracy", "accuracy (%)",
+                         redraw_ms=2 * REDRAW_MS)
         p = self.plot
         self.batch = p.plot(name="train (smoothed)", pen=pg.mkPen(LIGHT_GREEN, width=2))
         self.train = p.plot(name="train (epoch)", pen=pg.mkPen(GREEN, width=2), symbol="s",
