@@ -111,13 +111,13 @@ class Conv2D(Layer):
     # then comes out of the same product as dW.
 
     def _weight_matrix(self):
-        """W (F, C, kh, kw) as (F, kh·kw·C [+ 1]): columns in the im2col matrix's (tap, channel)
-        order, then the bias."""
+        """W (F, C, kh, kw) as (kh·kw·C [+ 1], F): rows in the order of the im2col matrix's
+        columns (tap, channel), then the bias; so that Y = cols · matrix."""
         w = self.params["W"]
-        w = w.transpose(0, 2, 3, 1).reshape(w.shape[0], -1)
+        m = w.transpose(2, 3, 1, 0).reshape(-1, w.shape[0])
         if self.use_bias:
-            w = np.concatenate([w, self.params["b"][:, None]], axis=1)
-        return w
+            m = np.concatenate([m, self.params["b"][None, :]], axis=0)
+        return m
 
     def _padded_nhwc(self, x):
         """(N, C, H, W) -> channels-last (N, H + pads, W + pads, C); a view when unpadded."""
@@ -170,7 +170,7 @@ class Conv2D(Layer):
         n = x.shape[0]
         f, oh, ow = self.output_shape
         self.cols = self._im2col(self._padded_nhwc(x))
-        y = self.cols @ self._weight_matrix().T                 # (N·OH·OW, F), bias included
+        y = self.cols @ self._weight_matrix()                   # (N·OH·OW, F), bias included
         return y.reshape(n, oh, ow, f).transpose(0, 3, 1, 2)
 
     def _weight_grads(self, grad):
@@ -179,12 +179,15 @@ class Conv2D(Layer):
         g2 = grad.transpose(0, 2, 3, 1).reshape(-1, f)    # no copy when grad is channels-last
         c = self.input_shape[0]
         kh, kw = pair(self.kernel_size)
-        dw = g2.T @ self.cols                               # (F, kh·kw·C [+ 1])
+        # colsᵀ·dY, (kh·kw·C [+ 1], F); OpenBLAS runs it faster with the longer side as rows.
+        if self.cols.shape[1] >= f:
+            dw = self.cols.T @ g2
+        else:
+            dw = (g2.T @ self.cols).T
         k = kh * kw * c
-        self.grads["W"] = np.ascontiguousarray(
-            dw[:, :k].reshape(f, kh, kw, c).transpose(0, 3, 1, 2))
+        self.grads["W"] = np.ascontiguousarray(dw[:k].reshape(kh, kw, c, f).transpose(3, 2, 0, 1))
         if self.use_bias:
-            self.grads["b"] = dw[:, k].copy()               # Σ dY: the column of the ones
+            self.grads["b"] = dw[k].copy()                  # Σ dY: the row of the ones
         return g2
 
     def backward_params(self, grad):
