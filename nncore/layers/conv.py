@@ -107,8 +107,8 @@ class Conv2D(Layer):
 
     # The bias rides along in the matrix product as one more weight, applied to an input that
     # is always 1: the im2col matrix gets a last column of ones and the weight matrix a last
-    # column b. Adding b separately would cost a full pass over the output, and its gradient
-    # then comes out of the same product as dW.
+    # row b. Adding b separately would cost a full pass over the output, and its gradient then
+    # comes out of the same product as dW.
 
     def _weight_matrix(self):
         """W (F, C, kh, kw) as (kh·kw·C [+ 1], F): rows in the order of the im2col matrix's
