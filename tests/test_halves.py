@@ -51,3 +51,18 @@ def test_work_sees_each_sample_once(monkeypatch):
         seen[s] += 1
     halves.over_batch(9, work, 9)
     assert seen.tolist() == [1] * 9
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_a_forked_child_still_splits(monkeypatch):
+    import os
+    monkeypatch.setattr(halves, "MIN_ELEMENTS", 0)
+    halves.over_batch(4, lambda s: None, 4)              # the parent's helper thread exists
+    pid = os.fork()
+    if pid == 0:                                           # child: must not wait forever
+        seen = []
+        halves.set_threads(2)
+        halves.over_batch(4, lambda s: seen.append(s), 4)
+        os._exit(0 if len(seen) == 2 else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -55,6 +55,16 @@ def _helper() -> ThreadPoolExecutor:
         return _pool
 
 
+def _forget_helper_in_child() -> None:
+    """A forked child has no helper thread (only its parent's record of it): start afresh."""
+    global _pool, _lock
+    _pool, _lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_helper_in_child)
+
+
 def over_batch(n: int, work, size: int) -> None:
     """Call ``work(slice)`` on the batch's two halves in parallel, or on ``slice(0, n)`` when
     ``size`` (the number of elements the job touches) is small or splitting is off."""
