@@ -6,10 +6,12 @@
 """
 from __future__ import annotations
 
+import gc
 import traceback
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QMainWindow, QScrollArea
+from pyqtgraph.util.garbage_collector import GarbageCollector
 
 from . import inspect as app_inspect
 from .builder.diagram import NetworkDiagram
@@ -63,6 +65,10 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         self.failure_box = None
         self._closed = False
+        # Python's cyclic garbage collector runs in whichever thread happens to allocate; if
+        # that is the worker, Qt objects would be destroyed outside the GUI thread. So while
+        # the window is open, garbage is collected on a timer, in the GUI thread.
+        self._gc = GarbageCollector(interval=1.0)
         if start:
             self.controller.start()
         # The inspection panels come right after the window is first shown (they take a
@@ -153,6 +159,8 @@ class MainWindow(QMainWindow):
             self.settings.set_training_config(self.state.config)
             self.settings.sync()
             self.controller.shutdown()
+            self._gc.timer.stop()
+            gc.enable()
             # the window is going away: nothing may react to its parts being destroyed
             for obj in (self.state, self.editor, self.editor.undo_stack, self.controller):
                 obj.blockSignals(True)

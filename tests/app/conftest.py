@@ -2,6 +2,7 @@
 temporary file, and the real main window, shown offscreen."""
 from __future__ import annotations
 
+import gc
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -73,6 +74,7 @@ def window(qtbot, tiny_mnist):
     yield w
     w.close()
     assert not w.controller.worker.is_alive()
+    gc.collect()            # the window's garbage goes now, in this (the GUI) thread
 
 
 @pytest.fixture(scope="module")
