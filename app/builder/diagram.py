@@ -56,7 +56,9 @@ class _Canvas(QWidget):
                 n_in = row["input_shape"][0] if len(row["input_shape"]) == 1 else None
                 if (t == "Dense" and len(out) == 1 and out[0] <= MAX_UNITS and n_in is not None
                         and n_in <= MAX_INPUTS):
-                    items.append(("neurons", i, t, out, params, 150))
+                    # room for the class names right of the output neurons
+                    labelled = self._class_names_for(i, out[0]) is not None
+                    items.append(("neurons", i, t, out, params, 196 if labelled else 150))
                 elif params == 0 and tuple(out) == tuple(row["input_shape"]):
                     items.append(("band", i, t, out, params, 58))
                 else:
@@ -167,8 +169,9 @@ class _Canvas(QWidget):
         row = self.state.spec_check.rows[index]
         n_in = row["input_shape"][0]
         w = self._weights(index)
+        names = self._class_names_for(index, n_out)
         in_x = rect.left() + 8
-        out_x = rect.right() - 12
+        out_x = rect.right() - (58 if names else 12)
         span = rect.height() - 16
 
         def ys(n):
@@ -213,11 +216,12 @@ class _Canvas(QWidget):
         p.setPen(MUTED)
         p.drawText(QRectF(rect.left(), rect.bottom() - 2, rect.width(), 22), Qt.AlignCenter,
                    f"{n_in} → {n_out} · {row['params']:,} w")
-        names = self._class_names_for(index, n_out)
         if names:
+            fm = QFontMetrics(small)
             for y, name in zip(yo, names):
-                p.drawText(QRectF(out_x + r_out + 2, y - 8, 30, 16),
-                           Qt.AlignLeft | Qt.AlignVCenter, name[:4])
+                p.drawText(QRectF(out_x + r_out + 3, y - 8, 52, 16),
+                           Qt.AlignLeft | Qt.AlignVCenter,
+                           fm.elidedText(name, Qt.ElideRight, 52))
 
     def _class_names_for(self, index: int, n_out: int):
         """The data set's class names if layer ``index`` gives the network's output."""
