@@ -95,6 +95,8 @@ class Progress:
 class Histogram:
     edges: np.ndarray           # (bins + 1,)
     counts: np.ndarray          # (bins,)
+    zero_fraction: float = 0.0  # share of values exactly 0
+    clipped: float = 0.0        # share of values outside the edges (the extreme tails)
 
 
 @dataclass

@@ -27,15 +27,26 @@ def _sample(a: np.ndarray) -> np.ndarray:
 
 
 def _histogram(a: np.ndarray) -> Histogram | None:
+    """Histogram of the central 99% of the non-zero values (the extreme tails would squeeze
+    the rest into one bar), with the share of exact zeros (for gradients: inputs that are
+    always 0, like MNIST's border pixels, and units that did not fire), counted apart."""
     flat = _sample(a)
     flat = flat[np.isfinite(flat)]
     if flat.size == 0:
         return None
-    lo, hi = float(flat.min()), float(flat.max())
+    zero_fraction = float(np.count_nonzero(flat == 0) / flat.size)
+    nonzero = flat[flat != 0]
+    flat = nonzero if nonzero.size else flat
+    lo, hi = (float(v) for v in np.percentile(flat, [0.5, 99.5]))
+    if hi - lo < 1e-12:
+        lo, hi = float(flat.min()), float(flat.max())
     if hi - lo < 1e-12:
         lo, hi = lo - 0.5, hi + 0.5
     counts, edges = np.histogram(flat, bins=BINS, range=(lo, hi))
-    return Histogram(edges=edges.astype(np.float64), counts=counts.astype(np.float64))
+    inside = counts.sum()
+    return Histogram(edges=edges.astype(np.float64), counts=counts.astype(np.float64),
+                     zero_fraction=zero_fraction,
+                     clipped=float(1 - inside / flat.size))
 
 
 def _main_weight(layer) -> str | None:

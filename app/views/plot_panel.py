@@ -86,10 +86,28 @@ class SteadyAxes:
         self.item.disableAutoRange()
 
 
-def make_plot(name: str, left: str, bottom: str = "batch") -> pg.PlotWidget:
+class DecadeAxis(pg.AxisItem):
+    """A log-scale axis labelled at powers of ten only (minor ticks at 2 and 5, unlabelled)."""
+
+    def logTickValues(self, minVal, maxVal, size, stdTicks):
+        lo, hi = math.floor(minVal), math.ceil(maxVal)
+        decades = [float(v) for v in range(lo, hi + 1) if minVal <= v <= maxVal]
+        minor = [v + math.log10(m) for v in range(lo, hi) for m in (2, 5)
+                 if minVal <= v + math.log10(m) <= maxVal]
+        if len(decades) < 2:            # less than a decade shown: label the minor ticks too
+            return [(1.0, decades + minor)]
+        return [(1.0, decades), (None, minor)]
+
+    def tickStrings(self, values, scale, spacing):
+        if spacing is None:
+            return [""] * len(values)
+        return [f"{10 ** v:g}" for v in values]
+
+
+def make_plot(name: str, left: str, bottom: str = "batch", log_y: bool = False) -> pg.PlotWidget:
     """A PlotWidget set up for long live curves: downsampling, clip to view, a grid. (Legends
     are drawn in the panel's header, outside the plot: cheaper to redraw, never over a curve.)"""
-    plot = pg.PlotWidget()
+    plot = pg.PlotWidget(axisItems={"left": DecadeAxis("left")} if log_y else None)
     plot.setObjectName(name)
     item = plot.getPlotItem()
     item.setDownsampling(auto=True, mode="peak")

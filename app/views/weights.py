@@ -130,13 +130,19 @@ class HistogramView(PlotPanel):
         self._draw(views)
 
     def _draw(self, views) -> None:
-        for curve, hists in ((self.w_curve, views.weight_hists), (self.g_curve,
-                                                                  views.grad_hists)):
+        for curve, plot, title, hists in (
+                (self.w_curve, self.w_plot, "weights W", views.weight_hists),
+                (self.g_curve, self.g_plot, "gradients dL/dW", views.grad_hists)):
             h = hists.get(self.layer)
             if h is None:
                 curve.setData([], [])
-            else:
-                curve.setData(h.edges, h.counts)
+                continue
+            curve.setData(h.edges, h.counts)
+            note = (f"; {h.zero_fraction:.0%} are exactly 0, not shown"
+                    if h.zero_fraction >= 0.005 else "")
+            title = f"{title} (central 99%{note})"
+            if plot.titleLabel.text != title:
+                plot.setTitle(title, size="9pt")
 
     def _on_layer_combo_activated(self, index: int) -> None:
         self.layer = self.layer_combo.itemData(index)
@@ -149,7 +155,7 @@ class GradNormView(PlotPanel):
 
     def __init__(self, state, icons):
         self.state = state
-        self.plot = make_plot("gradNormPlot", "‖dL/dW‖")
+        self.plot = make_plot("gradNormPlot", "‖dL/dW‖", log_y=True)
         self.plot.getPlotItem().setLogMode(y=True)
         self.curves: dict[int, pg.PlotDataItem] = {}
         super().__init__(self.plot, icons, redraw_ms=300)
