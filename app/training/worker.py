@@ -343,7 +343,7 @@ class TrainingWorker(QObject):
         # it loaded: switch over
         self._spec, self._config = copy.deepcopy(opened.builder_spec), config
         self._install(trainer, ck.spec)
-        self._pause_point = None
+        self._pause_point = trainer.snapshot()   # Rewind goes back to the file's state
         self._elapsed = 0.0
         self._target_epoch = opened.target_epoch
         self._run_start_epoch = max(0, opened.target_epoch - config.epochs)
