@@ -2,8 +2,9 @@
 
 Both are written with *slots*: slot (i, j) is the strided view that holds element (i, j) of every
 pooling window, shape (N, C, OH, OW). A 2×2 pool has 4 slots, and its output is
-max(slot00, slot01, slot10, slot11) — a few whole-array operations instead of a loop over windows.
-Output sizes follow PyTorch: out = floor((in − pool) / stride) + 1.
+max(slot00, slot01, slot10, slot11) — a few whole-array operations instead of a loop over windows
+(forward takes the rows of the windows first, then the columns: the same numbers, in fewer and
+longer runs through memory). Output sizes follow PyTorch: out = floor((in − pool) / stride) + 1.
 """
 from __future__ import annotations
 
