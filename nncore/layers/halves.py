@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 #: Below this many array elements a job runs in one piece.
 MIN_ELEMENTS = 400_000
 
+
 def _default_threads() -> int:
     for var in ("NNCORE_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
         value = os.environ.get(var, "").strip()
