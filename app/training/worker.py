@@ -191,27 +191,35 @@ class TrainingWorker(QObject):
     # ---- the loop (worker thread) ------------------------------------------------------------
     def _loop(self) -> None:
         while not self._quit:
-            running = self._mode == "running"
             try:
-                if not running:
-                    self._flush(heavy=False)
-                name, args = self._queue.get(block=not running)
-            except queue.Empty:
-                name = None
-            try:
-                if name is not None:
-                    getattr(self, f"_cmd_{name}")(*args)
-                else:
-                    self._train_batch()
+                self._iterate()
             except Exception as e:  # noqa: BLE001 - every error reaches the window
-                self._fail(e)
+                try:
+                    self._fail(e)
+                except Exception:  # noqa: BLE001 - even reporting failed: keep serving
+                    traceback.print_exc()
         self._flush(heavy=False)
+
+    def _iterate(self) -> None:
+        """Take one command, or (while running and none is waiting) train one batch."""
+        running = self._mode == "running"
+        if not running:
+            self._flush(heavy=False)
+        try:
+            name, args = self._queue.get(block=not running)
+        except queue.Empty:
+            self._train_batch()
+            return
+        getattr(self, f"_cmd_{name}")(*args)
 
     def _fail(self, exc: BaseException) -> None:
         self._stop_at_epoch_end = False
-        # the window learns that training stopped, then why
-        self._set_mode("paused" if self._trainer is not None and self._trainer.step else "idle",
-                       force=True)
+        # The window learns that training stopped, then why. A failure outside training (a
+        # file that cannot be opened, say) leaves the run as it was.
+        mode = self._mode
+        if mode == "running" or self._trainer is None:
+            mode = "paused" if self._trainer is not None and self._trainer.step else "idle"
+        self._set_mode(mode, force=True)
         self.failed.emit(failure_from(exc))
 
     # ---- commands ----------------------------------------------------------------------------
@@ -220,7 +228,7 @@ class TrainingWorker(QObject):
         self._quit = True
 
     def _cmd_configure(self, spec: dict, config: TrainingConfig):
-        # Only the newest of several queued configurations matters (typing sends many).
+        # (the controller sends a configuration 150 ms after the last edit, not every keystroke)
         self._spec, self._config = copy.deepcopy(spec), copy.deepcopy(config)
         same_run = (self._trainer is not None
                     and _run_key(self._spec, self._config) == self._trainer_key)
