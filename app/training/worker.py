@@ -157,6 +157,8 @@ class TrainingWorker(QObject):
         self._last_emit = 0.0
         self._last_heavy = 0.0
         self._heavy_due = False
+        self._sent_weights = None       # which weights the GUI last got (see _weights_key)
+        self._restores = 0
         self._in_flight = 0
         self._in_flight_lock = threading.Lock()
         self._elapsed = 0.0
@@ -318,6 +320,7 @@ class TrainingWorker(QObject):
             return
         self._pending, self._pending_epochs = [], []
         self._trainer.restore(target)
+        self._restores += 1
         self._trainer.good_state = self._trainer.snapshot() if to_good_state else \
             self._trainer.good_state
         self.historyReset.emit(self._trainer.step, self._trainer.epoch)
@@ -325,6 +328,7 @@ class TrainingWorker(QObject):
 
     def _cmd_set_tile_layer(self, index):
         self._tile_layer = index
+        self._sent_weights = None       # the views must be made again
         if self._mode != "running":
             self._flush(heavy=True, force=True)
 
@@ -496,8 +500,9 @@ class TrainingWorker(QObject):
                         progress=self._progress())
         self._pending, self._pending_epochs = [], []
         now = time.perf_counter()
-        if heavy and self._trainer is not None:
+        if heavy and self._trainer is not None and self._weights_key() != self._sent_weights:
             t = self._trainer
+            self._sent_weights = self._weights_key()
             update.snapshot = ModelSnapshot(spec=copy.deepcopy(self._trainer_spec),
                                             dtype=t.net.dtype.name, weights=t.net.get_weights(),
                                             step=t.step, epoch=t.epoch)
@@ -508,6 +513,11 @@ class TrainingWorker(QObject):
         with self._in_flight_lock:
             self._in_flight += 1
         self.updated.emit(update)
+
+    def _weights_key(self):
+        """Changes whenever the weights may have: another trainer, a batch, a rewind."""
+        t = self._trainer
+        return (id(t), t.step, self._restores) if t is not None else None
 
     def _set_mode(self, mode: str, force: bool = False):
         if mode == "running" and self._mode != "running":

@@ -235,3 +235,34 @@ def test_settings_are_checked_as_typed_and_impossible_ones_explained(qtbot, wind
     # a smaller subset makes a batch of 100 too large: the field says so at once
     type_into(qtbot, settings_field(window, "subsetField"), "5")
     assert "larger than the training set (50 images)" in batch.error()
+
+
+@pytest.mark.qt_log_level_fail("WARNING")
+@pytest.mark.qt_log_ignore(PLATFORM_NOISE)
+def test_rapid_train_pause_step_stop_cycles_never_deadlock(qtbot, window):
+    import threading
+    set_small_run(qtbot, window, epochs=1000)
+    type_into(qtbot, settings_field(window, "batchSizeField"), "1")   # long epochs
+    threads_before = threading.active_count()
+    c = window.controller
+    for i in range(200):
+        c.train()
+        if i % 3 == 0:
+            qtbot.wait(1)
+        c.pause()
+        c.step_batch()
+        if i % 100 == 0:
+            c.step_epoch()
+        c.stop()
+    seen = []
+
+    def settled():              # finished, and nothing more arrives for half a second
+        seen.append(window.state.history.steps)
+        return window.state.run_state == "finished" and len(seen) > 50 and \
+            len(set(seen[-50:])) == 1
+    qtbot.waitUntil(settled, timeout=60_000)
+    steps = window.state.history.steps
+    assert steps >= 400              # each cycle: the batch of the pause and the stepped one
+    click(qtbot, button(window, "stepBatchButton"))        # and it still answers
+    qtbot.waitUntil(lambda: window.state.history.steps == steps + 1, timeout=10_000)
+    assert threading.active_count() == threads_before
