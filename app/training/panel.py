@@ -184,7 +184,7 @@ class TrainingPanel(QScrollArea):
                               ("Epochs", self.epochs_field, "epochs"),
                               ("Seed", self.seed_field, "seed"),
                               ("Validation split", self.val_field, "val_split"),
-                              ("Per class", self.subset_field, "subset_per_class"),
+                              ("Images per class", self.subset_field, "subset_per_class"),
                               ("", self.standardize_field, "standardize")):
             w.valueEdited.connect(lambda v, k=key: self._on_field_value_edited(k, v))
             lab = QLabel(label)
