@@ -230,7 +230,7 @@ def run(quick: bool = False, use_torch: bool = True, rounds: int | None = None,
             pass
     p = lambda *a: print(*a, file=out, flush=True)  # noqa: E731
     p(f"nncore benchmark — NumPy {np.__version__}, {blas_info()}; element-wise layer work "
-      f"on {halves.get_threads()} thread(s) (nncore.layers.halves)")
+      f"on {halves.get_threads()} thread(s) (NNCORE_THREADS)")
     if torch_ok:
         p(f"PyTorch {torch.__version__} on the CPU, {torch.get_num_threads()} threads")
     elif use_torch:
@@ -322,7 +322,6 @@ def main(argv=None) -> int:
     except ImportError:
         ap.error("--threads needs threadpoolctl (pip install threadpoolctl); or run with "
                  "OPENBLAS_NUM_THREADS=N in the environment")
-    halves.set_threads(args.threads)
     with threadpool_limits(limits=args.threads, user_api="blas"):
         run(quick=args.quick, use_torch=not args.no_torch, rounds=args.rounds)
     return 0

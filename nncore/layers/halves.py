@@ -10,10 +10,14 @@ use two cores::
 
 ``work(s)`` must only touch the samples ``s`` (a slice of the batch axis): then the halves never
 write the same memory and the result is exactly the serial one. Small jobs run serially (handing
-work to a thread costs tens of microseconds), and so does everything when ``set_threads(1)``
-was called, the machine has one core, or the environment asks for one thread: ``NNCORE_THREADS``,
-else ``OPENBLAS_NUM_THREADS`` or ``OMP_NUM_THREADS`` (the app sets those to leave a core for the
-window), decides the default.
+work to a thread costs tens of microseconds).
+
+It is **off by default** (one thread): turn it on with ``set_threads(2)`` or the environment
+variable ``NNCORE_THREADS=2``. On the 2-core machine this was written on, shared with other
+jobs, it never clearly helped and sometimes hurt badly: after each matrix product OpenBLAS's
+worker thread keeps spinning for a while on the second core, and the helper thread here has to
+fight it for that core. On a quiet machine with cores to spare it may pay off: measure with
+``python -m nncore.bench`` both ways before turning it on.
 """
 from __future__ import annotations
 
@@ -26,11 +30,10 @@ MIN_ELEMENTS = 400_000
 
 
 def _default_threads() -> int:
-    for var in ("NNCORE_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
-        value = os.environ.get(var, "").strip()
-        if value.isdigit() and int(value) >= 1:
-            return min(2, int(value))
-    return min(2, os.cpu_count() or 1)
+    value = os.environ.get("NNCORE_THREADS", "").strip()
+    if value.isdigit() and int(value) >= 2 and (os.cpu_count() or 1) >= 2:
+        return 2
+    return 1
 
 
 _threads = _default_threads()
