@@ -332,9 +332,12 @@ class TrainingPanel(QScrollArea):
         self.train_button.setEnabled(can or running)
         self.train_button.setText({"running": "Pause", "paused": "Resume"}.get(rs, "Train"))
         self.train_button.setIcon(self.icons("pause" if running else "play"))
-        tip = "Pause after the current batch (Space)" if running else (
-            "Train until the number of epochs is reached (Space)" if can else
-            "The network is invalid: fix the layer marked in red to train")
+        if running:
+            tip = "Pause: one more batch, recorded by the backward-pass inspector (Space)"
+        elif can:
+            tip = "Train until the number of epochs is reached (Space)"
+        else:
+            tip = "The network is invalid: fix the layer marked in red to train"
         self.train_button.setToolTip(tip)
         for b in (self.step_batch_button, self.step_epoch_button):
             b.setEnabled(can and not running)
