@@ -433,6 +433,9 @@ def main(argv=None) -> int:
         message = " ".join(str(e).split())
         print(f"nn-train: error: {kind + ': ' if kind else ''}{message}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt:      # a second Ctrl+C, or one while loading or saving
+        print("\nnn-train: interrupted; nothing more was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":
