@@ -109,7 +109,8 @@ def test_a_kernel_larger_than_its_input_is_explained_where_it_is_typed(qtbot, bu
     assert window.state.spec["layers"][0]["kernel_size"] == 5
 
 
-def test_fields_are_validated_as_typed_and_only_valid_values_reach_the_network(qtbot, builder_window):
+def test_fields_are_validated_as_typed_and_only_valid_values_reach_the_network(qtbot,
+                                                                             builder_window):
     window = builder_window
     click_stack_row(qtbot, window, 1)
     units = field(window, "units")
