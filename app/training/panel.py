@@ -312,7 +312,7 @@ class TrainingPanel(QScrollArea):
             return
         # Only the value changes from batch to batch ("%v" in the format): a new text would
         # make the window lay itself out again, many times a second.
-        target = f"/{p.target_epoch}" if p.target_epoch else ""
+        target = f"/{p.target_epoch or self.state.config.epochs}"
         fmt = f"Epoch {shown_epoch(p)}{target} · batch %v/%m"
         if self.progress.format() != fmt:
             self.progress.setFormat(fmt)
