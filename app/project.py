@@ -119,8 +119,8 @@ def _history_from(history: History) -> RunHistory:
     class _Batch:   # the fields RunHistory.add_batch reads
         def __init__(self, step, loss, acc):
             self.step, self.loss, self.accuracy, self.grad_norms = step, loss, acc, {}
-    for i, (loss, acc) in enumerate(zip(history.batch_loss, history.batch_accuracy), start=1):
-        h.add_batch(_Batch(i, loss, acc))
+    for step, loss, acc in zip(history.batch_steps, history.batch_loss, history.batch_accuracy):
+        h.add_batch(_Batch(step, loss, acc))
     for ev in history.epochs:
         h.add_epoch(ev)
     return h
@@ -138,7 +138,6 @@ def train_state(project: OpenedProject, trainer) -> TrainState:
             weights=ck.weights, optimizer=ck.optimizer.get("state") or here.optimizer,
             net_rng=here.net_rng, shuffle_rng=here.shuffle_rng, epoch=epoch, batch=0,
             order=here.order, step=step,
-            history_lengths=(len(trainer.history.batch_loss), len(trainer.history.epochs)),
             initial_loss=None, smoothed_loss=None, epoch_sums=(0.0, 0.0, 0, 0.0),
             lr=float(ck.optimizer.get("config", {}).get("lr", here.lr)))
     order = np.asarray(ck.arrays["order"], dtype=np.int64)
@@ -150,6 +149,5 @@ def train_state(project: OpenedProject, trainer) -> TrainState:
         weights=ck.weights, optimizer=opt_state, net_rng=pos["net_rng"],
         shuffle_rng=pos["shuffle_rng"], epoch=int(pos["epoch"]), batch=int(pos["batch"]),
         order=order, step=int(pos["step"]),
-        history_lengths=(len(trainer.history.batch_loss), len(trainer.history.epochs)),
         initial_loss=pos["initial_loss"], smoothed_loss=pos["smoothed_loss"],
         epoch_sums=tuple(pos["epoch_sums"]), lr=float(pos["lr"]))

@@ -13,7 +13,8 @@ finished epoch adds a row to a table on stdout. The output folder receives:
 
     model.nns            the trained model: spec, weights, optimizer state, settings, history
     history.csv          one row per epoch: losses, accuracies, samples/s, seconds
-    batches.csv          one row per training batch: loss and accuracy
+    batches.csv          one row per training batch: loss and accuracy (on long runs, older
+                         batches merged into groups: see nncore.history)
     confusion.csv        confusion matrix on the evaluation set (rows: true class)
     confusion.png        the same as a picture      (both PNGs skipped with --no-plots)
     loss.png             training and evaluation loss curves
@@ -188,8 +189,8 @@ def history_csv(history) -> bytes:
 
 def batches_csv(history) -> bytes:
     rows = [("step", "loss", "accuracy")]
-    rows += [(i + 1, _num(loss), _num(acc))
-             for i, (loss, acc) in enumerate(zip(history.batch_loss, history.batch_accuracy))]
+    rows += [(step, _num(loss), _num(acc)) for step, loss, acc in
+             zip(history.batch_steps, history.batch_loss, history.batch_accuracy)]
     return _csv(rows)
 
 
@@ -232,10 +233,10 @@ def loss_png(history, eval_name: str) -> bytes:
     from matplotlib.figure import Figure
     fig = Figure(figsize=(7, 4))
     ax = fig.add_subplot()
-    batches = max(len(history.batch_loss), 1)
+    batches = history.batch_steps[-1] if history.batch_steps else 1
     epochs = [e.epoch for e in history.epochs]
     steps_per_epoch = history.epochs[0].step if history.epochs else batches
-    ax.plot(np.arange(1, len(history.batch_loss) + 1) / max(steps_per_epoch, 1),
+    ax.plot(np.asarray(history.batch_steps) / max(steps_per_epoch, 1),
             history.batch_loss, color="#9ab", linewidth=0.6, label="training loss (per batch)")
     if history.epochs:
         ax.plot(epochs, [e.train_loss for e in history.epochs], "o-", color="#1f5f99",

@@ -15,11 +15,12 @@ from __future__ import annotations
 import copy
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from .errors import DataError, TrainingError
+from .history import EpochEvent, History
 from .losses import class_indices, predict_proba
 from .metrics import accuracy, confusion_matrix
 
@@ -75,19 +76,6 @@ class BatchEvent:
 
 
 @dataclass
-class EpochEvent:
-    epoch: int                 # 1-based number of epochs completed
-    step: int
-    train_loss: float
-    train_accuracy: float
-    val_loss: float | None
-    val_accuracy: float | None
-    seconds: float
-    samples_per_sec: float
-    confusion: np.ndarray | None = None
-
-
-@dataclass
 class Evaluation:
     loss: float
     accuracy: float
@@ -95,72 +83,6 @@ class Evaluation:
     predictions: np.ndarray        # (N,)
     targets: np.ndarray            # (N,) class indices
     confusion: np.ndarray          # (K, K)
-
-
-@dataclass
-class History:
-    """What training produced so far; truncated by ``Trainer.restore``."""
-    batch_loss: list[float] = field(default_factory=list)
-    batch_accuracy: list[float] = field(default_factory=list)
-    grad_norms: list[dict[int, float]] = field(default_factory=list)
-    epochs: list[EpochEvent] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return {"batch_loss": list(self.batch_loss), "batch_accuracy": list(self.batch_accuracy),
-                "epochs": [{k: (v.tolist() if isinstance(v, np.ndarray) else v)
-                            for k, v in e.__dict__.items()} for e in self.epochs]}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "History":
-        """The inverse of ``to_dict`` (per-batch gradient norms are not kept: empty dicts);
-        DataError if anything is not what ``to_dict`` writes."""
-        if not isinstance(d, dict):
-            raise DataError(f"a training history must be an object, received {type(d).__name__}")
-        lists = {}
-        for name in ("batch_loss", "batch_accuracy", "epochs"):
-            lists[name] = d.get(name, [])
-            if not isinstance(lists[name], list):
-                raise DataError(f"history {name} must be a list")
-        for name in ("batch_loss", "batch_accuracy"):
-            if not all(_is_real(v) for v in lists[name]):
-                raise DataError(f"history {name} must hold numbers only")
-        if len(lists["batch_loss"]) != len(lists["batch_accuracy"]):
-            raise DataError("history batch_loss and batch_accuracy differ in length")
-        epochs = [_epoch_from_dict(e) for e in lists["epochs"]]
-        n = len(lists["batch_loss"])
-        return cls(batch_loss=[float(v) for v in lists["batch_loss"]],
-                   batch_accuracy=[float(v) for v in lists["batch_accuracy"]],
-                   grad_norms=[{} for _ in range(n)], epochs=epochs)
-
-
-def _is_real(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def _epoch_from_dict(e) -> EpochEvent:
-    names = set(EpochEvent.__dataclass_fields__)
-    required = names - {"confusion"}
-    if not isinstance(e, dict) or not required <= set(e) or not set(e) <= names:
-        raise DataError(f"each history epoch must have the fields {', '.join(sorted(names))}")
-    if not all(isinstance(e[k], int) and not isinstance(e[k], bool) and e[k] >= 0
-               for k in ("epoch", "step")):
-        raise DataError("history epoch numbers must be whole numbers >= 0")
-    for k in ("train_loss", "train_accuracy", "seconds", "samples_per_sec"):
-        if not _is_real(e[k]):
-            raise DataError(f"history epoch {k} must be a number")
-    for k in ("val_loss", "val_accuracy"):
-        if e[k] is not None and not _is_real(e[k]):
-            raise DataError(f"history epoch {k} must be a number or empty")
-    e = dict(e)
-    if e.get("confusion") is not None:
-        c = e["confusion"]
-        ok = (isinstance(c, list) and all(isinstance(r, list) and len(r) == len(c) for r in c)
-              and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0
-                      for r in c for v in r))
-        if not ok:
-            raise DataError("a history confusion matrix must be a square table of counts")
-        e["confusion"] = np.array(c, dtype=np.int64).reshape(len(c), len(c))
-    return EpochEvent(**e)
 
 
 @dataclass
@@ -173,8 +95,7 @@ class TrainState:
     epoch: int
     batch: int
     order: np.ndarray
-    step: int
-    history_lengths: tuple[int, int]
+    step: int                  # the history is kept up to this step and this epoch
     initial_loss: float | None
     smoothed_loss: float | None
     epoch_sums: tuple
@@ -283,9 +204,7 @@ class Trainer:
         s_loss, s_correct, s_n, s_sec = self._epoch_sums
         self._epoch_sums = (s_loss + loss * len(idx), s_correct + acc * len(idx),
                             s_n + len(idx), s_sec + dt)
-        self.history.batch_loss.append(loss)
-        self.history.batch_accuracy.append(acc)
-        self.history.grad_norms.append(norms)
+        self.history.add_batch(self.step, loss, acc)
         event = BatchEvent(self.step, self.epoch, self.batch, self.batches_per_epoch, loss, acc,
                            self._speed, self.optimizer.lr, norms)
         if self.batch >= self.batches_per_epoch:
@@ -334,7 +253,7 @@ class Trainer:
                         val_accuracy=val.accuracy if val else None,
                         seconds=s_sec, samples_per_sec=s_n / s_sec if s_sec else 0.0,
                         confusion=val.confusion if val else None)
-        self.history.epochs.append(ev)
+        self.history.add_epoch(ev)
         self.epoch += 1
         self.batch = 0
         self._epoch_sums = (0.0, 0.0, 0, 0.0)
@@ -396,13 +315,12 @@ class Trainer:
                             f"{len(trainer.x_train)}: continue it on the same data")
         trainer.base_lr = t.get("base_lr", opt.lr)
         trainer.history = History.from_dict(ck.history)
-        h = trainer.history
         trainer.restore(TrainState(
             weights=net.get_weights(), optimizer=opt.state_dict(),
             net_rng=t.get("net_rng", net.rng_state()),
             shuffle_rng=t.get("shuffle_rng", copy.deepcopy(trainer.rng.bit_generator.state)),
             epoch=t.get("epoch", 0), batch=t.get("batch", 0), order=order,
-            step=t.get("step", 0), history_lengths=(len(h.batch_loss), len(h.epochs)),
+            step=t.get("step", 0),
             initial_loss=t.get("initial_loss"), smoothed_loss=t.get("smoothed_loss"),
             epoch_sums=tuple(t.get("epoch_sums", (0.0, 0.0, 0, 0.0))),
             lr=t.get("lr", opt.lr)))
@@ -415,7 +333,6 @@ class Trainer:
             weights=self.net.get_weights(), optimizer=self.optimizer.state_dict(),
             net_rng=self.net.rng_state(), shuffle_rng=copy.deepcopy(self.rng.bit_generator.state),
             epoch=self.epoch, batch=self.batch, order=self.order.copy(), step=self.step,
-            history_lengths=(len(self.history.batch_loss), len(self.history.epochs)),
             initial_loss=self.initial_loss, smoothed_loss=self.smoothed_loss,
             epoch_sums=self._epoch_sums, lr=self.optimizer.lr)
 
@@ -428,11 +345,7 @@ class Trainer:
         self.rng.bit_generator.state = copy.deepcopy(state.shuffle_rng)
         self.epoch, self.batch, self.step = state.epoch, state.batch, state.step
         self.order = state.order.copy()
-        n_batches, n_epochs = state.history_lengths
-        del self.history.batch_loss[n_batches:]
-        del self.history.batch_accuracy[n_batches:]
-        del self.history.grad_norms[n_batches:]
-        del self.history.epochs[n_epochs:]
+        self.history.truncate(state.step, state.epoch)
         self.initial_loss, self.smoothed_loss = state.initial_loss, state.smoothed_loss
         self._epoch_sums = state.epoch_sums
         self._speed = None
