@@ -27,6 +27,7 @@ class ProjectFiles(QObject):
         self.controller = controller
         self.editor = editor
         self.settings = settings
+        self._restoring = None          # (recovery file, project path, message) being opened
         controller.projectSaved.connect(self._on_controller_project_saved)
         controller.projectOpened.connect(self._on_controller_project_opened)
         state.projectChanged.connect(self._on_state_project_changed)
@@ -49,6 +50,13 @@ class ProjectFiles(QObject):
 
     def open(self, path: str) -> None:
         self.settings.set_last_folder(os.path.dirname(os.path.abspath(path)))
+        self._restoring = None
+        self.controller.open_project(path)
+
+    def restore(self, path: str, project_path: str, message: str) -> None:
+        """Open the recovery file ``path`` (app.recovery): the session gets back its own
+        ``project_path`` ("" for untitled); the recent files stay as they were."""
+        self._restoring = (path, project_path, message)
         self.controller.open_project(path)
 
     def save(self) -> None:
@@ -84,6 +92,11 @@ class ProjectFiles(QObject):
 
     def _on_controller_project_opened(self, path: str) -> None:
         self.editor.reset(self.state.spec)
+        restoring, self._restoring = self._restoring, None
+        if restoring is not None and restoring[0] == path:
+            self.state.set_project_path(restoring[1])
+            self.window.statusBar().showMessage(restoring[2], 8000)
+            return
         self.recentChanged.emit(self.settings.add_recent_file(path))
         self.window.statusBar().showMessage(f"Opened {path}", 5000)
 

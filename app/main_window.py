@@ -25,6 +25,7 @@ from .icons import icon
 from .layout import DockLayout
 from .menus import Menus
 from .messages import show_error, show_failure
+from .recovery import Recovery
 from .settings import AppSettings
 from .state import StudioState
 from .status import StudioStatusBar
@@ -53,6 +54,7 @@ class MainWindow(QMainWindow):
         self.controller = TrainingController(self.state, self)
         self.editor = NetworkEditor(self.state, self)
         self.files = ProjectFiles(self, self.state, self.controller, self.editor, self.settings)
+        self.recovery = Recovery(self)
         self._build_panels()
         self.menus = Menus(self)
         self.menus.fill_view_menu(self.layout_.docks.values())
@@ -71,6 +73,7 @@ class MainWindow(QMainWindow):
         self._gc = GarbageCollector(interval=1.0)
         if start:
             self.controller.start()
+            QTimer.singleShot(0, self.recovery.offer)   # a session left by a crash?
         # The inspection panels come right after the window is first shown (they take a
         # quarter of a second to build): the window appears sooner.
         QTimer.singleShot(0, self._add_inspection_panels)
@@ -159,6 +162,7 @@ class MainWindow(QMainWindow):
             self.settings.set_training_config(self.state.config)
             self.settings.sync()
             self.controller.shutdown()
+            self.recovery.finish()          # a clean exit: no session to recover
             self._gc.timer.stop()
             gc.enable()
             # the window is going away: nothing may react to its parts being destroyed

@@ -31,11 +31,18 @@ APP_KEY = "app"
 
 
 def checkpoint_for(trainer, config: TrainingConfig, builder_spec: dict, history: RunHistory,
-                   class_names: list, preprocessing, target_epoch: int) -> io.Checkpoint:
-    """The Checkpoint of a live session (called in the worker thread)."""
-    ck = io.checkpoint_from_trainer(trainer, class_names=list(class_names),
+                   class_names: list, preprocessing, target_epoch: int,
+                   state: TrainState | None = None) -> io.Checkpoint:
+    """The Checkpoint of a live session (called in the worker thread). ``state``: a state the
+    trainer passed through (e.g. ``trainer.good_state``, the end of the last epoch) to save
+    instead of the current one; both histories are then cut at its step."""
+    ck = io.checkpoint_from_trainer(trainer, state=state, class_names=list(class_names),
                                     preprocessing=preprocessing.to_dict())
-    state = trainer.snapshot()
+    if state is None:
+        state = trainer.snapshot()
+    elif history.steps > state.step:
+        history = copy.deepcopy(history)
+        history.truncate(state.step, state.epoch)
     ck.extra = {APP_KEY: {
         "config": config.to_dict(),
         "builder_spec": copy.deepcopy(builder_spec),

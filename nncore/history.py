@@ -154,6 +154,14 @@ class History:
         self.merged = len(steps)
         self.stride = stride
 
+    def copy(self) -> "History":
+        """An independent copy (the EpochEvents themselves are shared: nothing changes them)."""
+        h = History(self.capacity, self.recent)
+        h.batch_steps, h.batch_loss = list(self.batch_steps), list(self.batch_loss)
+        h.batch_accuracy, h.epochs = list(self.batch_accuracy), list(self.epochs)
+        h.stride, h.merged, h._counts = self.stride, self.merged, list(self._counts)
+        return h
+
     # ---- going back --------------------------------------------------------------------------
     def truncate(self, step: int, epoch: int) -> None:
         """Keep what happened up to batch ``step`` and epoch ``epoch`` (a rewind). Exact for

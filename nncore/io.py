@@ -229,10 +229,18 @@ class Checkpoint:
         return opt
 
 
-def checkpoint_from_trainer(trainer, **fields) -> Checkpoint:
-    """A Checkpoint of a ``nncore.train.Trainer``; ``fields`` fill class_names, extra, ..."""
+def checkpoint_from_trainer(trainer, state=None, **fields) -> Checkpoint:
+    """A Checkpoint of a ``nncore.train.Trainer``; ``fields`` fill class_names, extra, ...
+
+    ``state``: a ``TrainState`` the trainer passed through (e.g. ``trainer.good_state``) to
+    save instead of the current one; the history is then cut at that state's step."""
     opt = trainer.optimizer
-    state = trainer.snapshot()
+    history = trainer.history
+    if state is None:
+        state = trainer.snapshot()
+    else:
+        history = history.copy()
+        history.truncate(state.step, state.epoch)
     schedule = trainer.schedule
     training = {
         "batch_size": trainer.batch_size, "epoch": state.epoch, "batch": state.batch,
@@ -248,7 +256,7 @@ def checkpoint_from_trainer(trainer, **fields) -> Checkpoint:
         loss={"type": type(trainer.loss).__name__, "config": trainer.loss.get_config()},
         optimizer={"type": type(opt).__name__, "config": opt.get_config(),
                    "state": state.optimizer},
-        training=training, history=trainer.history.to_dict(), order=state.order, **fields)
+        training=training, history=history.to_dict(), order=state.order, **fields)
 
 
 def _to_bundle(obj, kind: str | None) -> Bundle:

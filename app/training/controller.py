@@ -114,6 +114,11 @@ class TrainingController(QObject):
         self._command("save", str(path), copy.deepcopy(self.state.spec),
                       copy.deepcopy(self.state.history))
 
+    def autosave(self, write) -> None:
+        """Ask the worker for a recovery checkpoint, passed to ``write`` (app.recovery)."""
+        self._command("autosave", copy.deepcopy(self.state.spec),
+                      copy.deepcopy(self.state.history), write)
+
     def open_project(self, path: str) -> None:
         self._command("open", str(path))
 

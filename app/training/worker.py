@@ -342,6 +342,20 @@ class TrainingWorker(QObject):
         io.save(ck, path, kind="project")
         self.projectSaved.emit(path)
 
+    def _cmd_autosave(self, builder_spec: dict, history: RunHistory, write):
+        """Hand the recovery checkpoint to ``write`` (app.recovery encodes and writes it in a
+        thread of its own): while training runs, the state at the end of the last epoch
+        (``good_state``), else the current one. Skipped until the window's curves reach it."""
+        t = self._trainer
+        if t is None or t.step == 0 or self._prepared is None:
+            return
+        state = t.good_state if self._mode == "running" else t.snapshot()
+        if history.steps < state.step:
+            return                      # the window has not drawn it yet: the next request
+        write(project.checkpoint_for(t, self._trainer_config, builder_spec, history,
+                                     self._prepared.class_names, self._prepared.preprocessing,
+                                     self._target_epoch, state=state))
+
     def _cmd_open(self, path: str):
         """Open a project: nothing changes unless it loads completely."""
         if self._mode == "running":

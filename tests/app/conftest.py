@@ -29,6 +29,7 @@ def bar_digits(n: int, seed: int):
 @pytest.fixture(autouse=True)
 def _settings_in_tmp(tmp_path, monkeypatch):
     monkeypatch.setenv("NN_STUDIO_SETTINGS", str(tmp_path / "nn-studio.ini"))
+    monkeypatch.setenv("NN_STUDIO_RECOVERY", str(tmp_path / "recovery.nnproj"))
 
 
 def _tiny_loader():
@@ -83,7 +84,9 @@ def _shared_window(qapp, tmp_path_factory):
     from pytestqt.qtbot import QtBot
 
     mp = pytest.MonkeyPatch()
-    mp.setenv("NN_STUDIO_SETTINGS", str(tmp_path_factory.mktemp("shared") / "s.ini"))
+    shared = tmp_path_factory.mktemp("shared")
+    mp.setenv("NN_STUDIO_SETTINGS", str(shared / "s.ini"))
+    mp.setenv("NN_STUDIO_RECOVERY", str(shared / "recovery.nnproj"))
     mp.setattr("app.training.worker.nn_data.load_dataset", _tiny_loader())
     w = _launch(QtBot(qapp))
     yield w
