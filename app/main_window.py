@@ -23,6 +23,7 @@ from .defaults import default_spec
 from .files import ProjectFiles
 from .icons import icon
 from .layout import DockLayout
+from .memory_guard import MemoryGuard
 from .menus import Menus
 from .messages import show_error, show_failure
 from .recovery import Recovery
@@ -55,6 +56,7 @@ class MainWindow(QMainWindow):
         self.editor = NetworkEditor(self.state, self)
         self.files = ProjectFiles(self, self.state, self.controller, self.editor, self.settings)
         self.recovery = Recovery(self)
+        self.memory_guard = MemoryGuard(self)
         self._build_panels()
         self.menus = Menus(self)
         self.menus.fill_view_menu(self.layout_.docks.values())

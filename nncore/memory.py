@@ -76,7 +76,11 @@ class MemoryEstimate:
         return sorted(parts, key=lambda p: -p[1])
 
     def advice(self) -> str:
-        """What to reduce, for the largest parts."""
+        """What to reduce, for the two largest parts, in one line."""
+        return "; ".join(self.advice_lines())
+
+    def advice_lines(self) -> list[str]:
+        """What to reduce, for the two largest parts: "what: size — what to do"."""
         tips = {
             "training data": "train on fewer images (\"Images per class\")",
             "weights": "use fewer units or filters, or add pooling before the first Dense "
@@ -96,7 +100,7 @@ class MemoryEstimate:
         for what, size in self.parts()[:2]:
             tip = act if what.startswith("activations") else tips[what]
             out.append(f"{what}: {format_bytes(size)} — {tip}")
-        return "; ".join(out)
+        return out
 
 
 def format_bytes(n: float) -> str:

@@ -28,6 +28,7 @@ class TrainingController(QObject):
         super().__init__(parent)
         self.state = state
         self.run_outdated = False
+        self.before_start = None    # check(go) before a command that may start a run
         self.worker = TrainingWorker()
         w = self.worker
         w.updated.connect(self._on_worker_updated)
@@ -75,9 +76,16 @@ class TrainingController(QObject):
             self._send_configuration()
         self.worker.send(name, *args)
 
+    def _start(self, name: str) -> None:
+        """A command that may start a run: ``before_start(go)`` (app.memory_guard) first."""
+        if self.before_start is None or self.state.run_state == "running":
+            self._command(name)
+        else:
+            self.before_start(lambda: self._command(name))
+
     def train(self) -> None:
         if self.can_train:
-            self._command("run")
+            self._start("run")
 
     def pause(self) -> None:
         self._command("pause")
@@ -91,11 +99,11 @@ class TrainingController(QObject):
 
     def step_batch(self) -> None:
         if self.can_train:
-            self._command("step_batch")
+            self._start("step_batch")
 
     def step_epoch(self) -> None:
         if self.can_train:
-            self._command("step_epoch")
+            self._start("step_epoch")
 
     def stop(self) -> None:
         self._command("stop")
