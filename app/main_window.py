@@ -24,6 +24,7 @@ from .files import ProjectFiles
 from .icons import icon
 from .layout import DockLayout
 from .memory_guard import MemoryGuard
+from .plugins import Plugins
 from .menus import Menus
 from .messages import show_error, show_failure
 from .recovery import Recovery
@@ -55,6 +56,8 @@ class MainWindow(QMainWindow):
         self.controller = TrainingController(self.state, self)
         self.editor = NetworkEditor(self.state, self)
         self.files = ProjectFiles(self, self.state, self.controller, self.editor, self.settings)
+        self.plugins = Plugins(self)
+        self.plugins.load()             # before the palette: their layers are listed too
         self.recovery = Recovery(self)
         self.memory_guard = MemoryGuard(self)
         self._build_panels()
@@ -76,6 +79,7 @@ class MainWindow(QMainWindow):
         if start:
             self.controller.start()
             QTimer.singleShot(0, self.recovery.offer)   # a session left by a crash?
+            QTimer.singleShot(0, self.plugins.report_failures)
         # The inspection panels come right after the window is first shown (they take a
         # quarter of a second to build): the window appears sooner.
         QTimer.singleShot(0, self._add_inspection_panels)

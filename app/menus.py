@@ -79,6 +79,9 @@ class Menus:
         a["reset_layout"] = _action(w, "Reset &layout", w.reset_layout, None,
                                     "Put every panel back where it started", "layout",
                                     "resetLayoutAction")
+        a["reload_plugins"] = _action(w, "Reload &plugins", w.plugins.reload, None,
+                                      f"Load the layers, losses and optimizers in "
+                                      f"{w.plugins.folder} again", name="reloadPluginsAction")
         a["about"] = _action(w, "&About NN Studio", self._about)
         for act in a.values():
             act.setShortcutContext(Qt.WindowShortcut)
@@ -116,6 +119,8 @@ class Menus:
         presets = m.addMenu("&Presets")
         panel = self.window.network_panel
         presets.aboutToShow.connect(lambda: self._fill_presets(presets, panel))
+        m.addSeparator()
+        m.addAction(a["reload_plugins"])
         m = mb.addMenu("&Training")
         m.addActions([a["train"], a["step_batch"], a["step_epoch"], a["stop"]])
         m.addSeparator()

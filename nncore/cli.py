@@ -313,6 +313,10 @@ def parse_args(argv):
                     help="standardise inputs with the training set's mean and std")
     ap.add_argument("--subset", type=int, metavar="N",
                     help="train on at most N samples per class (a quick run)")
+    ap.add_argument("--plugins", metavar="FOLDER",
+                    help="also load the layers, losses and optimizers in FOLDER's .py files "
+                         "(the default plugin folder, $NN_STUDIO_PLUGINS or "
+                         "~/.nn-studio/plugins, is always loaded)")
     ap.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     ap.add_argument("--out", help="output folder (default: runs/<spec file name without .json>)")
     ap.add_argument("--no-plots", action="store_true",
@@ -360,11 +364,33 @@ def _fit_input(x, spec_shape):
     return x
 
 
+def load_plugin_folders(extra, stderr) -> None:
+    """Load the default plugin folder and ``extra`` (--plugins); a file that fails is reported
+    on stderr, one line each, and the others are still loaded."""
+    from .plugins import default_folder, load_plugins
+    folders = [default_folder()]
+    if extra:
+        folder = Path(extra)
+        if not folder.is_dir():
+            raise UserError(f"--plugins {extra}: no such folder")
+        if folder.resolve() != folders[0].resolve():
+            folders.append(folder)
+    for folder in folders:
+        for r in load_plugins(folder):
+            if r.ok:
+                what = ", ".join(r.registered) or "nothing registered"
+                print(f"nn-train: plugin {r.path.name}: {what}", file=stderr, flush=True)
+            else:
+                print(f"nn-train: warning: plugin {r.path} not loaded: {r.error}", file=stderr,
+                      flush=True)
+
+
 def run(args, stdout=None, stderr=None) -> int:
     from .session import build_trainer, prepare_data
     from .train import Diverged
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
+    load_plugin_folders(getattr(args, "plugins", None), stderr)
     spec, training, name = read_spec_file(args.spec)
     config = build_config(training, args)
     prepared = prepare_data(config)

@@ -30,6 +30,7 @@ def bar_digits(n: int, seed: int):
 def _settings_in_tmp(tmp_path, monkeypatch):
     monkeypatch.setenv("NN_STUDIO_SETTINGS", str(tmp_path / "nn-studio.ini"))
     monkeypatch.setenv("NN_STUDIO_RECOVERY", str(tmp_path / "recovery.nnproj"))
+    monkeypatch.setenv("NN_STUDIO_PLUGINS", str(tmp_path / "plugins"))
 
 
 def _tiny_loader():
@@ -87,6 +88,7 @@ def _shared_window(qapp, tmp_path_factory):
     shared = tmp_path_factory.mktemp("shared")
     mp.setenv("NN_STUDIO_SETTINGS", str(shared / "s.ini"))
     mp.setenv("NN_STUDIO_RECOVERY", str(shared / "recovery.nnproj"))
+    mp.setenv("NN_STUDIO_PLUGINS", str(shared / "plugins"))
     mp.setattr("app.training.worker.nn_data.load_dataset", _tiny_loader())
     w = _launch(QtBot(qapp))
     yield w
