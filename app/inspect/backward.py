@@ -16,12 +16,15 @@ from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (QHeaderView, QLabel, QPlainTextEdit, QSplitter, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
-from .common import ImagePane, heading, mosaic
+from .common import ImagePane, WhenSeen, heading, mosaic
 
 COLUMNS = ["layer", "input → output", "act. mean ± std", "zeros", "min … max", "dL/dY",
            "‖dL/dY‖", "weight", "‖W‖", "‖dW‖", "‖ΔW‖/‖W‖"]
 #: update-to-weight ratios outside this range get a warning colour (around 1e-3 is healthy)
 RATIO_LOW, RATIO_HIGH = 1e-5, 1e-1
+#: The gradient-norm plot redraws at most this often (ms), and only while it can be seen.
+NORMS_REDRAW_MS = 500
+PERCENTILE_SAMPLE = 20_000
 WARN = QColor(255, 226, 200)
 PARAM_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -53,7 +56,8 @@ class BackwardPanel(QWidget):
         self.tree.setHeaderLabels(COLUMNS)
         self.tree.setAlternatingRowColors(True)
         self.tree.setRootIsDecorated(True)
-        self.tree.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # columns fitted once per batch shown (ResizeToContents would measure on every change)
+        self.tree.header().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.formula = QPlainTextEdit()
         self.formula.setReadOnly(True)
         mono = QFont("DejaVu Sans Mono")
@@ -95,10 +99,12 @@ class BackwardPanel(QWidget):
         lay.addWidget(split, 1)
         self.setMinimumSize(760, 460)
 
+        self.when_seen = WhenSeen(self)
+        self.shown_grad = None
         self._norm_timer = QTimer(self)
         self._norm_timer.setSingleShot(True)
-        self._norm_timer.setInterval(250)
-        self._norm_timer.timeout.connect(self._draw_norms)
+        self._norm_timer.setInterval(NORMS_REDRAW_MS)
+        self._norm_timer.timeout.connect(self._on_norm_timer_timeout)
         self.tree.currentItemChanged.connect(self._on_tree_current_changed)
         state.inspectionChanged.connect(self._on_state_inspection_changed)
         state.batchTrained.connect(self._on_state_batch_trained)
@@ -108,14 +114,31 @@ class BackwardPanel(QWidget):
     # ---- model -> view -----------------------------------------------------------------------
     def _on_state_history_reset(self):
         self._on_state_inspection_changed(self.state.inspection)
-        self._draw_norms()
+        self.when_seen.request(self._draw_norms)
 
     def _on_state_batch_trained(self, _event):
+        self.when_seen.request(self._start_norm_timer)
+
+    def _start_norm_timer(self):
         if not self._norm_timer.isActive():
             self._norm_timer.start()
 
+    def _on_norm_timer_timeout(self):
+        self.when_seen.request(self._draw_norms)
+
     def _on_state_inspection_changed(self, reports):
         self.reports = reports
+        self.when_seen.request(self._fill_tree)
+
+    def _fill_tree(self):
+        reports = self.reports
+        self.tree.setUpdatesEnabled(False)
+        try:
+            self._fill_tree_items(reports)
+        finally:
+            self.tree.setUpdatesEnabled(True)
+
+    def _fill_tree_items(self, reports):
         self.tree.clear()
         if not reports:
             self.header.setText("Pause training and press Step batch: the backward pass of that "
@@ -203,35 +226,18 @@ class BackwardPanel(QWidget):
         r = self.reports[index] if self.reports else None
         p = r.param(name) if (r is not None and name) else None
         if p is None:
+            self.shown_grad = None
             self.grad_image.clear_image()
             self.grad_label.setText("no weights in this layer")
             return
-        g = p.grad
+        self.shown_grad = p.grad
         prev = self.reports[index - 1] if index > 0 else None
-        note = ""
-        if g.ndim == 4:                               # conv kernels (F, C, kh, kw)
-            img = mosaic(g.reshape(-1, *g.shape[2:]))
-            note = f"{g.shape[0] * g.shape[1]} kernels"
-        elif (g.ndim == 2 and prev is not None and prev.type == "Flatten"
-              and len(prev.input_shape) == 4 and prev.input_shape[1] == 1):
-            # a Dense layer on flattened images: each unit's column of dW is an image
-            h, w = prev.input_shape[2:]
-            img = mosaic(g.T.reshape(g.shape[1], h, w))
-            note = f"one {h}×{w} tile per unit"
-        elif g.ndim == 2:
-            img = g.astype(np.float32)
-            note = "rows: inputs, columns: units"
-        else:
-            img = mosaic(g)
-        finite = np.abs(img[np.isfinite(img)])
-        # colour range: the 99.5th percentile, so that a few large entries do not wash out
-        # the rest (they saturate instead)
-        lim = float(np.percentile(finite, 99.5)) if finite.size else 0.0
-        lim = lim or (float(finite.max()) if finite.size else 0.0) or 1.0
+        flat_image = (prev is not None and prev.type == "Flatten"
+                      and len(prev.input_shape) == 4 and prev.input_shape[1] == 1)
+        img, lim, note = grad_image(p.grad, tuple(prev.input_shape[2:]) if flat_image else None)
         self.grad_image.set_image(img, levels=(-lim, lim))
         self.grad_label.setText(f"d{p.name} of layer {index} {_shape(p.shape)}: {note} "
                                 f"(blue −, red +)")
-        self.shown_grad = g
 
     def _draw_norms(self):
         """Each layer's ‖dL/dW‖ per step, faint, with its running mean over ~50 steps on top."""
@@ -274,3 +280,31 @@ class BackwardPanel(QWidget):
     def _layer_names(self) -> dict:
         layers = (self.state.spec or {}).get("layers", [])
         return {i: c.get("type", "") for i, c in enumerate(layers) if isinstance(c, dict)}
+
+
+def grad_image(g: np.ndarray, image_shape: tuple | None) -> tuple[np.ndarray, float, str]:
+    """(image, colour limit, note) showing a weight gradient: a rearrangement and one
+    percentile, a millisecond or two for the largest layers.
+
+    ``image_shape``: (H, W) when the layer is a Dense layer on flattened images: each unit's
+    column of dW is then shown as an image. The colour range is the 99.5th percentile of |g|
+    (of an evenly spaced sample of at most PERCENTILE_SAMPLE values), so that a few large
+    entries do not wash out the rest (they saturate instead)."""
+    if g.ndim == 4:                               # conv kernels (F, C, kh, kw)
+        img = mosaic(g.reshape(-1, *g.shape[2:]))
+        note = f"{g.shape[0] * g.shape[1]} kernels"
+    elif g.ndim == 2 and image_shape is not None:
+        h, w = image_shape
+        img = mosaic(g.T.reshape(g.shape[1], h, w))
+        note = f"one {h}×{w} tile per unit"
+    elif g.ndim == 2:
+        img = g.astype(np.float32)
+        note = "rows: inputs, columns: units"
+    else:
+        img = mosaic(g)
+        note = ""
+    finite = np.abs(img[np.isfinite(img)])
+    sample = finite[::-(-finite.size // PERCENTILE_SAMPLE)] if finite.size else finite
+    lim = float(np.percentile(sample, 99.5)) if sample.size else 0.0
+    lim = lim or (float(finite.max()) if finite.size else 0.0) or 1.0
+    return img, lim, note

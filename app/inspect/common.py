@@ -16,6 +16,8 @@ from PySide6.QtGui import QColor, QFont, QImage
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 from superqt.utils import create_worker
 
+from ..views.seen import WhenSeen  # noqa: F401  (the panels' drawing waits until they are seen)
+
 #: Colours used across the inspection views.
 GOOD = QColor(46, 160, 67)        # correct / passed
 BAD = QColor(214, 69, 65)         # wrong / failed
@@ -132,11 +134,11 @@ def mosaic(values: np.ndarray, max_cols: int = 32) -> np.ndarray:
         c, h, w = v.shape
         cols = math.ceil(math.sqrt(c))
         rows = math.ceil(c / cols)
-        out = np.full((rows * (h + 1) - 1, cols * (w + 1) - 1), np.nan, dtype=np.float32)
-        for k in range(c):
-            r, q = divmod(k, cols)
-            out[r * (h + 1):r * (h + 1) + h, q * (w + 1):q * (w + 1) + w] = v[k]
-        return out
+        # each tile with a NaN row and column after it, the tiles laid out row by row
+        tiles = np.full((rows * cols, h + 1, w + 1), np.nan, dtype=np.float32)
+        tiles[:c, :h, :w] = v
+        out = tiles.reshape(rows, cols, h + 1, w + 1).transpose(0, 2, 1, 3)
+        return np.ascontiguousarray(out.reshape(rows * (h + 1), cols * (w + 1))[:-1, :-1])
     flat = v.ravel()
     cols = min(max_cols, max(len(flat), 1))
     rows = math.ceil(len(flat) / cols)

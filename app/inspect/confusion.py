@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QSortFilterProxyModel, Qt, Signal
-from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtCore import (QAbstractTableModel, QModelIndex, QPointF, QRectF,
+                            QSortFilterProxyModel, Qt, Signal)
+from PySide6.QtGui import QColor, QFont, QPen
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QListWidget,
                                QListWidgetItem, QPushButton, QSlider, QSplitter, QTableView,
                                QTabWidget, QVBoxLayout, QWidget)
@@ -18,7 +19,7 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QLis
 from nncore.inspect import normalise_rows, per_class_accuracy
 from nncore.metrics import most_confused, per_class_report
 
-from .common import JobRunner, build_network, make_loss, network_source, source_step
+from .common import JobRunner, WhenSeen, build_network, make_loss, network_source, source_step
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 _DIAG = np.array([46, 160, 67], dtype=np.float64)     # correct: green
@@ -41,13 +42,14 @@ def matrix_colours(cm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 class MatrixItem(pg.ImageItem):
-    """The heatmap image: reports a left click on a cell as (row, column) = (true, predicted)."""
+    """The heatmap image: reports a left click on a cell as (row, column) = (true, predicted).
+    ``tooltip(cell)`` (set by the panel) gives a cell's tooltip, made when the mouse is there."""
     sigCellClicked = Signal(int, int)
 
     def __init__(self):
         super().__init__(axisOrder="row-major")
         self.k = 0
-        self.tooltips: dict[tuple[int, int], str] = {}
+        self.tooltip = lambda cell: ""
 
     def cell_at(self, pos) -> tuple[int, int] | None:
         i, j = int(np.floor(pos.y())), int(np.floor(pos.x()))
@@ -67,7 +69,106 @@ class MatrixItem(pg.ImageItem):
             self.setToolTip("")
             return
         cell = self.cell_at(ev.pos())
-        self.setToolTip(self.tooltips.get(cell, "") if cell else "")
+        self.setToolTip(self.tooltip(cell) if cell else "")
+
+
+class CellLabels(pg.GraphicsObject):
+    """The numbers in the heatmap's cells, as one item that paints them all.
+
+    Sized to the cells on screen when painted (at most 10 pt), and left out when the cells are
+    too small to read them (the tooltip still tells). One item instead of one TextItem per cell:
+    a new matrix costs a repaint, not K² text layouts."""
+
+    MIN_PX, MAX_PX = 7.0, 13.0          # readable font sizes, in pixels
+
+    def __init__(self):
+        super().__init__()
+        self.texts = np.zeros((0, 0), dtype=object)
+        self.light = np.zeros((0, 0), dtype=bool)     # white text on a dark cell
+        self.font = QFont()
+
+    def set_cells(self, texts: np.ndarray, light: np.ndarray) -> None:
+        if texts.shape != self.texts.shape:
+            self.prepareGeometryChange()
+        self.texts, self.light = texts, light
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        k = len(self.texts)
+        return QRectF(0, 0, k, k)
+
+    def font_px(self, cell_px: float) -> float:
+        """Font size in pixels for cells ``cell_px`` wide; below MIN_PX nothing is drawn."""
+        longest = max((len(t) for t in self.texts.flat), default=1) or 1
+        return min(self.MAX_PX, cell_px / max(longest, 2) * 1.5, cell_px * 0.5)
+
+    def paint(self, painter, *args) -> None:
+        k = len(self.texts)
+        if not k:
+            return
+        tr = painter.transform()
+        cell = tr.mapRect(QRectF(0, 0, 1, 1))
+        px = self.font_px(min(cell.width(), cell.height()))
+        if px < self.MIN_PX:
+            return
+        painter.save()
+        painter.resetTransform()           # text upright in screen pixels (the y axis is inverted)
+        self.font.setPixelSize(max(int(px), 1))
+        painter.setFont(self.font)
+        pens = (QPen(QColor(20, 20, 20)), QPen(QColor(255, 255, 255)))
+        align = Qt.AlignmentFlag.AlignCenter
+        for i in range(k):
+            for j in range(k):
+                text = self.texts[i, j]
+                if text:
+                    painter.setPen(pens[int(self.light[i, j])])
+                    painter.drawText(tr.mapRect(QRectF(j, i, 1, 1)), align, text)
+        painter.restore()
+
+
+class ReportModel(QAbstractTableModel):
+    """Per-class precision, recall, F1 and support for the sortable table (one reset per
+    matrix, no item objects)."""
+    HEADERS = ["class", "precision", "recall", "F1", "support"]
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.names: list[str] = []
+        self.values = np.zeros((0, 4))
+
+    def set_report(self, names, report) -> None:
+        self.beginResetModel()
+        self.names = list(names)
+        self.values = np.stack([np.asarray(report[key], dtype=np.float64)
+                                for key in ("precision", "recall", "f1", "support")], axis=1) \
+            if len(self.names) else np.zeros((0, 4))
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()):
+        return 0 if parent.isValid() else len(self.names)
+
+    def columnCount(self, parent=QModelIndex()):
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.HEADERS[section]
+        return None
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        r, c = index.row(), index.column()
+        if role == SORT_ROLE:
+            return r if c == 0 else float(self.values[r, c - 1])
+        if role == Qt.ItemDataRole.DisplayRole:
+            if c == 0:
+                return self.names[r]
+            v = self.values[r, c - 1]
+            return f"{int(v):,}" if c == 4 else f"{v:.3f}"
+        if role == Qt.ItemDataRole.TextAlignmentRole and c > 0:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
 
 
 class ConfusionPanel(QWidget):
@@ -113,18 +214,18 @@ class ConfusionPanel(QWidget):
         self.plot.setLabel("left", "true")
         self.image = MatrixItem()
         self.plot.addItem(self.image)
-        self.texts: list[pg.TextItem] = []
+        self.image.tooltip = self._cell_tooltip
+        self.labels = CellLabels()
+        self.plot.addItem(self.labels)
         self.selection = pg.QtWidgets.QGraphicsRectItem(0, 0, 1, 1)
         self.selection.setPen(pg.mkPen((20, 20, 20), width=2.5))
         self.selection.setVisible(False)
         self.plot.addItem(self.selection)
-        self.plot.getViewBox().sigTransformChanged.connect(self._fit_text)
         self.plot_widget.setMinimumSize(280, 280)
+        self._axes_for = None               # (k, names) the axes are labelled for
 
         # table, pairs, curves
-        self.table_model = QStandardItemModel(0, 5)
-        self.table_model.setHorizontalHeaderLabels(["class", "precision", "recall", "F1",
-                                                    "support"])
+        self.table_model = ReportModel(self)
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.table_model)
         self.proxy.setSortRole(SORT_ROLE)
@@ -143,6 +244,7 @@ class ConfusionPanel(QWidget):
         self.curves.showGrid(x=True, y=True, alpha=0.2)
         self.curves.getAxis("left").enableAutoSIPrefix(False)
         self.curves.addLegend(offset=(-5, -5), labelTextColor="k", colCount=5)
+        self.class_curves: list[pg.PlotDataItem] = []
         self.tabs = QTabWidget()
         self.tabs.addTab(self.table, "Per class")
         self.tabs.addTab(self.pairs, "Most confused")
@@ -160,6 +262,7 @@ class ConfusionPanel(QWidget):
         lay.addWidget(self.status)
         self.tabs.setMinimumWidth(280)
         self.setMinimumSize(600, 360)
+        self.when_seen = WhenSeen(self)
 
         self.mode.currentIndexChanged.connect(self._on_mode_changed)
         self.slider.valueChanged.connect(self._on_slider_value_changed)
@@ -184,28 +287,32 @@ class ConfusionPanel(QWidget):
         self.slider.setRange(0, max(n - 1, 0))
         self.slider.setEnabled(n > 1)
         self.slider.blockSignals(False)
-        self._draw_curves()
+        self.when_seen.request(self._draw_curves)
 
     def _on_model_current_changed(self, index):
         self.slider.blockSignals(True)
         self.slider.setValue(max(index, 0))
         self.slider.blockSignals(False)
         entry = self.model.entry
+        self.cm = np.asarray(entry.confusion) if entry is not None else None
         if entry is None:
-            self.cm = None
             self.slider_label.setText("no evaluation yet")
+        else:
+            self.slider_label.setText(f"{entry.label}  ({index + 1}/{len(self.model.entries)})")
+        self.when_seen.request(self._show_entry)
+
+    def _show_entry(self):
+        """The shown entry's matrix, table, pairs and summary line."""
+        entry = self.model.entry
+        if entry is None:
             self.image.setVisible(False)
             self.selection.setVisible(False)
-            for t in self.texts:
-                t.setText("")
-            self.table_model.setRowCount(0)
+            self.labels.set_cells(np.zeros((0, 0), dtype=object), np.zeros((0, 0), bool))
+            self.table_model.set_report([], {})
             self.pairs.clear()
             self.status.setText("The matrix appears after the first epoch, or press "
                                 "Evaluate now.")
             return
-        n = len(self.model.entries)
-        self.slider_label.setText(f"{entry.label}  ({index + 1}/{n})")
-        self.cm = np.asarray(entry.confusion)
         self._draw_matrix()
         self._fill_table()
         self._fill_pairs()
@@ -217,60 +324,39 @@ class ConfusionPanel(QWidget):
 
     def _draw_matrix(self):
         cm = self.cm
+        if cm is None:
+            return
         k = len(cm)
-        names = self._class_names(k)
         rgb, t = matrix_colours(cm)
         self.image.k = k
         self.image.setImage(rgb, levels=(0, 255), autoLevels=False)
         self.image.setVisible(True)
-        shares = normalise_rows(cm)
-        pct = self.mode.currentIndex() == 1
-        if len(self.texts) != k * k:
-            for item in self.texts:
-                self.plot.removeItem(item)
-            self.texts = []
-            for i in range(k):
-                for j in range(k):
-                    item = pg.TextItem("", anchor=(0.5, 0.5))
-                    item.setPos(j + 0.5, i + 0.5)
-                    self.plot.addItem(item)
-                    self.texts.append(item)
-        tips = {}
-        row_sums = cm.sum(axis=1)
-        for i in range(k):
-            for j in range(k):
-                item = self.texts[i * k + j]
-                if pct:
-                    s = shares[i, j] * 100
-                    text = "" if cm[i, j] == 0 else (f"{s:.0f}" if s >= 9.95 else f"{s:.1f}")
-                else:
-                    text = "" if cm[i, j] == 0 and i != j else str(int(cm[i, j]))
-                item.setText(text, color="w" if t[i, j] > 0.6 else "k")
-                tips[(i, j)] = (f"true {names[i]} → predicted {names[j]}: {int(cm[i, j]):,} "
-                                f"({shares[i, j]:.1%} of the {int(row_sums[i]):,} {names[i]}s)")
-        self.image.tooltips = tips
-        ticks = [(i + 0.5, names[i]) for i in range(k)]
-        self.plot.getAxis("bottom").setTicks([ticks])
-        self.plot.getAxis("left").setTicks([ticks])
-        self.plot.setRange(xRange=(0, k), yRange=(0, k), padding=0.01)
-        self._fit_text()
+        if self.mode.currentIndex() == 1:
+            s = normalise_rows(cm) * 100
+            texts = np.where(s >= 9.95, np.char.mod("%.0f", s), np.char.mod("%.1f", s))
+            texts[cm == 0] = ""
+        else:
+            texts = cm.astype(np.int64).astype(str)
+            texts[(cm == 0) & ~np.eye(k, dtype=bool)] = ""
+        self.labels.set_cells(texts.astype(object), t > 0.6)
+        names = self._class_names(k)
+        if self._axes_for != (k, names):           # ticks and range only when they change
+            self._axes_for = (k, names)
+            ticks = [(i + 0.5, names[i]) for i in range(k)]
+            self.plot.getAxis("bottom").setTicks([ticks])
+            self.plot.getAxis("left").setTicks([ticks])
+            self.plot.setRange(xRange=(0, k), yRange=(0, k), padding=0.01)
         self._place_selection()
 
-    def _fit_text(self, *_):
-        """Numbers sized to the cells on screen; hidden when the cells are too small to read
-        (the tooltip still tells)."""
-        if not self.texts:
-            return
-        px, _py = self.plot.getViewBox().viewPixelSize()
-        cell = 1.0 / px if px > 0 else 0.0
-        longest = max((len(t.textItem.toPlainText()) for t in self.texts), default=1) or 1
-        size = min(10.0, cell / max(longest, 2) * 1.1, cell * 0.38)
-        visible = size >= 5.0
-        font = pg.QtGui.QFont()
-        font.setPointSizeF(max(size, 5.0))
-        for t in self.texts:
-            t.setFont(font)
-            t.setVisible(visible)
+    def _cell_tooltip(self, cell) -> str:
+        if self.cm is None or max(cell) >= len(self.cm):
+            return ""
+        i, j = cell
+        names = self._class_names(len(self.cm))
+        row = int(self.cm[i].sum())
+        share = self.cm[i, j] / row if row else 0.0
+        return (f"true {names[i]} → predicted {names[j]}: {int(self.cm[i, j]):,} "
+                f"({share:.1%} of the {row:,} {names[i]}s)")
 
     def _place_selection(self):
         cell = self.model.cell
@@ -282,25 +368,7 @@ class ConfusionPanel(QWidget):
         self.selection.setVisible(True)
 
     def _fill_table(self):
-        rep = per_class_report(self.cm)
-        names = self._class_names(len(self.cm))
-        self.table_model.setRowCount(0)
-        for c, name in enumerate(names):
-            row = []
-            cls = QStandardItem(name)
-            cls.setData(c, SORT_ROLE)
-            row.append(cls)
-            for key in ("precision", "recall", "f1"):
-                v = float(rep[key][c])
-                item = QStandardItem(f"{v:.3f}")
-                item.setData(v, SORT_ROLE)
-                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                row.append(item)
-            sup = QStandardItem(f"{int(rep['support'][c]):,}")
-            sup.setData(int(rep["support"][c]), SORT_ROLE)
-            sup.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            row.append(sup)
-            self.table_model.appendRow(row)
+        self.table_model.set_report(self._class_names(len(self.cm)), per_class_report(self.cm))
         self.proxy.sort(self.proxy.sortColumn(), self.proxy.sortOrder())
 
     def _fill_pairs(self):
@@ -317,21 +385,32 @@ class ConfusionPanel(QWidget):
             self.pairs.addItem("no confusions")
 
     def _draw_curves(self):
-        self.curves.clear()
+        """One curve per class (made once, then only given new points)."""
         epochs = [e for e in self.model.entries if e.epoch is not None]
         if not epochs:
+            for curve in self.class_curves:
+                curve.setData([], [])
             return
         acc = per_class_accuracy([e.confusion for e in epochs])
         x = np.array([e.epoch for e in epochs], dtype=float)
         k = acc.shape[1]
         names = self._class_names(k)
+        if len(self.class_curves) != k or any(
+                c.name() != n for c, n in zip(self.class_curves, names)):
+            self.curves.clear()
+            self.class_curves = []
+            for c in range(k):
+                colour = pg.intColor(c, hues=k, values=1, maxValue=220)
+                self.class_curves.append(self.curves.plot(
+                    pen=pg.mkPen(colour, width=2), name=names[c], symbolSize=5,
+                    symbolBrush=colour, symbolPen=None))
         symbol = "o" if len(x) < 30 else None
         self.curves.getAxis("bottom").setTicks(
             [[(v, str(int(v))) for v in x]] if len(x) <= 15 else None)   # whole epochs
-        for c in range(k):
-            colour = pg.intColor(c, hues=k, values=1, maxValue=220)
-            self.curves.plot(x, acc[:, c], pen=pg.mkPen(colour, width=2), name=names[c],
-                             symbol=symbol, symbolSize=5, symbolBrush=colour, symbolPen=None)
+        for c, curve in enumerate(self.class_curves):
+            if curve.opts["symbol"] != symbol:
+                curve.setSymbol(symbol)
+            curve.setData(x, acc[:, c])
 
     def _on_model_cell_selected(self, _i, _j):
         self._place_selection()
@@ -339,7 +418,7 @@ class ConfusionPanel(QWidget):
     # ---- view -> model -----------------------------------------------------------------------
     def _on_mode_changed(self, _index):
         if self.cm is not None:
-            self._draw_matrix()
+            self.when_seen.request(self._draw_matrix)
 
     def _on_slider_value_changed(self, value):
         self.model.set_current(value)
@@ -378,8 +457,8 @@ class ConfusionPanel(QWidget):
         return self.plot_widget.mapFromScene(scene)
 
     def shown_texts(self) -> np.ndarray:
-        k = self.image.k
-        return np.array([t.textItem.toPlainText() for t in self.texts], dtype=object).reshape(k, k)
+        """(K, K) the text in each cell (drawn when the cells are large enough to read it)."""
+        return self.labels.texts.copy()
 
 
 def _evaluate_job(source, loss, images, labels, preprocessing):

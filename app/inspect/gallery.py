@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QGridLayout, QHBoxLayout, QLa
 
 from nncore.inspect import activations, cell_indices, saliency, saliency_map
 
-from .common import (BAD, GOOD, NEUTRAL, ImagePane, JobRunner, ProbabilityBars, build_network,
-                     grey_qimage, heading, mosaic, network_source, source_step)
+from .common import (BAD, GOOD, NEUTRAL, ImagePane, JobRunner, ProbabilityBars, WhenSeen,
+                     build_network, grey_qimage, heading, mosaic, network_source, source_step)
 
 INDEX_ROLE = Qt.ItemDataRole.UserRole + 1
 THUMB = 56          # thumbnail side in pixels (2x an MNIST digit)
@@ -139,6 +139,7 @@ class GalleryPanel(QWidget):
         QVBoxLayout(self.dialog).addWidget(self.detail)
         self.dialog.resize(900, 620)
 
+        self.when_seen = WhenSeen(self)
         self.view.clicked.connect(self._on_view_clicked)
         model.cellSelected.connect(self._on_model_cell_selected)
         model.currentChanged.connect(self._on_model_current_changed)
@@ -146,9 +147,13 @@ class GalleryPanel(QWidget):
 
     # ---- model -> view -----------------------------------------------------------------------
     def _on_model_cell_selected(self, i, j):
-        self.show_cell(i, j)
+        self.when_seen.request(self._show_selected_cell)
 
     def _on_model_current_changed(self, _index):
+        if self.model.cell is not None:
+            self.when_seen.request(self._show_selected_cell)
+
+    def _show_selected_cell(self):
         if self.model.cell is not None:
             self.show_cell(*self.model.cell)
 

@@ -18,7 +18,8 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QSizePolicy, QV
 
 from nncore.inspect import prepare_drawing
 
-from .common import ImagePane, JobRunner, ProbabilityBars, build_network, heading, network_source
+from .common import (ImagePane, JobRunner, ProbabilityBars, WhenSeen, build_network, heading,
+                     network_source)
 
 CANVAS = 280              # the paper, in pixels: 10x an MNIST digit
 PEN_WIDTH = 22.0          # a digit drawn 200 px tall gets MNIST's ~2.5 px strokes
@@ -212,6 +213,7 @@ class PadPanel(QWidget):
         lay.addLayout(right, 2)
         self.setMinimumSize(480, 300)
 
+        self.when_seen = WhenSeen(self)
         self.clear_button.clicked.connect(self.canvas.clear)
         self.canvas.strokeChanged.connect(self._on_canvas_stroke_changed)
         self.canvas.cleared.connect(self._on_canvas_cleared)
@@ -226,13 +228,14 @@ class PadPanel(QWidget):
 
     def _on_state_data_changed(self, _data=None):
         self.bars.set_class_names(self._class_names())
-        self.predict()
+        self.when_seen.request(self.predict)
 
     def _on_canvas_stroke_changed(self):
         self.predict()
 
     def _on_state_snapshot_changed(self, _snapshot=None):
-        self.predict()
+        # new weights: a visible pad predicts again; a hidden one when it is shown
+        self.when_seen.request(self.predict)
 
     def _on_canvas_cleared(self):
         self.input28 = None

@@ -13,6 +13,8 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QToolButton, QV
 
 from nncore.errors import NNCoreError
 
+from .seen import WhenSeen
+
 # Colours shared by all plots (colour-blind friendly: blue / orange / green / grey).
 BLUE = "#2f6db5"
 LIGHT_BLUE = "#9dbbe3"
@@ -126,7 +128,8 @@ class PlotPanel(QWidget):
     Subclasses draw in ``redraw()`` and ask for it with ``request_redraw()``: redraws are
     throttled to one per ``REDRAW_MS``, always a little later in an event of their own (so
     handling an update never includes drawing: no long stall of the event loop), and skipped
-    while the panel is hidden (a tab behind another), then done when it is shown."""
+    while the panel cannot be seen (closed, or a tab behind another), then done once when it
+    comes into view (app.views.seen)."""
 
     def __init__(self, plot_widget, icons, title: str = "", extra_widgets=(), parent=None,
                  redraw_ms: int = REDRAW_MS):
@@ -134,6 +137,7 @@ class PlotPanel(QWidget):
         self.plot_widget = plot_widget
         self._dirty = False
         self._redraw_ms = redraw_ms
+        self.when_seen = WhenSeen(self)
         self._throttled_redraw = qthrottled(self._redraw_if_visible, timeout=redraw_ms,
                                             leading=False)
         bar = QHBoxLayout()
@@ -188,11 +192,10 @@ class PlotPanel(QWidget):
         self.redraw()
 
     def _redraw_if_visible(self) -> None:
-        if self._dirty and self.isVisible():
-            self.redraw_now()
+        if self._dirty:
+            self.when_seen.request(self._redraw_if_dirty)
 
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
+    def _redraw_if_dirty(self) -> None:
         if self._dirty:
             self.redraw_now()
 
