@@ -10,7 +10,7 @@ import gc
 import traceback
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QLabel, QMainWindow, QScrollArea
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QScrollArea
 from pyqtgraph.util.garbage_collector import GarbageCollector
 
 from . import inspect as app_inspect
@@ -72,6 +72,10 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         self.failure_box = None
         self._closed = False
+        # quitting the application (not only closing the window) also ends and joins training
+        app = QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self._on_app_about_to_quit)
         # Python's cyclic garbage collector runs in whichever thread happens to allocate; if
         # that is the worker, Qt objects would be destroyed outside the GUI thread. So while
         # the window is open, garbage is collected on a timer, in the GUI thread.
@@ -160,6 +164,9 @@ class MainWindow(QMainWindow):
         show_error(self, title, text, details)
 
     # ---- closing -----------------------------------------------------------------------------
+    def _on_app_about_to_quit(self) -> None:
+        self.close()
+
     def closeEvent(self, event) -> None:
         """Remember the layout and settings, stop training after the current batch, join."""
         if not self._closed:

@@ -17,6 +17,7 @@ batch. What the GUI sees comes back as Qt signals carrying copies, throttled:
 """
 from __future__ import annotations
 
+import atexit
 import copy
 import json
 import math
@@ -51,6 +52,16 @@ MAX_IN_FLIGHT = 1
 #: Networks up to this many weights are built as soon as they are edited (to show their
 #: initial weights); bigger ones are built when training starts.
 PREVIEW_MAX_PARAMS = 5_000_000
+
+
+#: Workers whose thread outlived ``shutdown``'s wait; joined at exit (``_join_unjoined``).
+_UNJOINED: set = set()
+
+
+@atexit.register
+def _join_unjoined() -> None:
+    for worker in list(_UNJOINED):
+        worker._thread.wait()
 
 
 @dataclass
@@ -176,11 +187,19 @@ class TrainingWorker(QObject):
         self._queue.put((name, args))
 
     def shutdown(self, timeout_ms: int = 30_000) -> bool:
-        """Stop after the current batch and join the thread. True if it ended in time."""
+        """Stop after the current batch and join the thread. True if it ended in time; if not
+        (a batch longer than the timeout), the worker is kept until its thread ends, and
+        joined when Python exits at the latest: a QThread must never be destroyed running."""
         if not self._thread.isRunning():
             return True
         self._queue.put(("quit", ()))
-        return self._thread.wait(timeout_ms)
+        if self._thread.wait(timeout_ms):
+            return True
+        _UNJOINED.add(self)
+        self._thread.finished.connect(lambda: _UNJOINED.discard(self))
+        if not self._thread.isRunning():        # it ended while we connected
+            _UNJOINED.discard(self)
+        return False
 
     def is_alive(self) -> bool:
         return self._thread.isRunning()
