@@ -212,10 +212,14 @@ class Recovery(QObject):
         self.window = window
         self.state, self.controller = window.state, window.controller
         self.path = recovery_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            pass                            # then the lock fails too: no autosave
         self.lock = QLockFile(str(self.path) + ".lock")
         self.lock.setStaleLockTime(0)       # stale only when its process is gone
-        self.active = self.lock.tryLock(0)  # False: another window keeps this file
+        # False: another window keeps this file (or its folder cannot be written)
+        self.active = self.lock.tryLock(0)
         self.offer_box = None
         self._closed = False
         self._last_request = -1e9
