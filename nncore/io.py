@@ -50,31 +50,47 @@ class Bundle:
 
 
 # ---- low level: bundles -------------------------------------------------------------------------
-def encode_bundle(bundle: Bundle) -> bytes:
+def _bundle_parts(bundle: Bundle) -> list:
+    """The file's content without its checksum, as pieces (bytes, and memoryviews of the arrays
+    themselves where they already are contiguous little-endian: no copy of the weights)."""
     table, blobs, offset = [], [], 0
     for name, arr in bundle.arrays.items():
         arr = np.ascontiguousarray(arr)
         if arr.dtype.name not in _DTYPES:
             raise ValueError(f"cannot save array {name!r} of dtype {arr.dtype}")
-        data = arr.astype(arr.dtype.newbyteorder("<"), copy=False).tobytes()
+        arr = np.ascontiguousarray(arr.astype(arr.dtype.newbyteorder("<"), copy=False))
+        data = memoryview(arr.reshape(-1)).cast("B")
         table.append({"name": name, "dtype": arr.dtype.name, "shape": list(arr.shape),
-                      "offset": offset, "nbytes": len(data)})
+                      "offset": offset, "nbytes": data.nbytes})
         blobs.append(data)
-        offset += len(data)
+        offset += data.nbytes
     header = json.dumps({"kind": bundle.kind, "meta": bundle.meta, "arrays": table},
                         allow_nan=True, separators=(",", ":")).encode("utf-8")
-    body = _PREFIX.pack(MAGIC, FORMAT_VERSION, len(header)) + header + b"".join(blobs)
-    return body + hashlib.sha256(body).digest()
+    return [_PREFIX.pack(MAGIC, FORMAT_VERSION, len(header)), header, *blobs]
 
 
-def atomic_write_bytes(path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that a crash at any moment leaves the old file or the new
-    one, never a mix: temporary file in the same folder, fsync, rename, fsync the folder."""
+def _with_digest(parts: list) -> list:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part)
+    return parts + [digest.digest()]
+
+
+def encode_bundle(bundle: Bundle) -> bytes:
+    return b"".join(_with_digest(_bundle_parts(bundle)))
+
+
+def atomic_write_bytes(path, data) -> None:
+    """Write ``data`` (bytes, or a list of bytes-like pieces written one after the other) to
+    ``path`` so that a crash at any moment leaves the old file or the new one, never a mix:
+    temporary file in the same folder, fsync, rename, fsync the folder."""
     path = Path(path)
+    parts = data if isinstance(data, list) else [data]
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            for part in parts:
+                f.write(part)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -112,7 +128,8 @@ def _remove_stale_temporaries(path: Path) -> None:
 
 
 def write_bundle(path, bundle: Bundle) -> None:
-    atomic_write_bytes(path, encode_bundle(bundle))
+    """Write ``bundle`` atomically, piece by piece (never the whole file in memory at once)."""
+    atomic_write_bytes(path, _with_digest(_bundle_parts(bundle)))
 
 
 def decode_bundle(data: bytes, name: str = "the file") -> Bundle:
