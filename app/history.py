@@ -80,8 +80,27 @@ class Series:
         self._acc = [0.0, 0.0, 0]
 
     def extend(self, xs, ys) -> None:
-        for x, y in zip(xs, ys):
-            self.append(x, y)
+        """``append`` each point, whole groups at a time where they fit (the same result: a
+        group's sums are taken in the same order)."""
+        xs = np.asarray(xs, dtype=np.float64).ravel()
+        ys = np.asarray(ys, dtype=np.float64).ravel()
+        i, n = 0, len(xs)
+        while i < n:
+            k = self.stride
+            groups = min((n - i) // k, self.capacity - self.n)
+            if self._acc[2] or groups <= 0:
+                self.append(float(xs[i]), float(ys[i]))      # a group already begun, or full
+                i += 1
+                continue
+            end = self.n + groups
+            if k == 1:
+                self._x[self.n:end] = xs[i:i + groups]
+                self._y[self.n:end] = ys[i:i + groups]
+            else:
+                self._x[self.n:end] = xs[i:i + groups * k].reshape(groups, k).cumsum(1)[:, -1] / k
+                self._y[self.n:end] = ys[i:i + groups * k].reshape(groups, k).cumsum(1)[:, -1] / k
+            self.n = end
+            i += groups * k
 
     def _merge(self) -> None:
         half = self.n // 2
@@ -157,6 +176,50 @@ class RunHistory:
                 series = self.grad_norms[layer] = Series(self.capacity)
             series.append(step, norm)
         self.steps = step
+
+    def add_batches(self, events) -> None:
+        """``add_batch`` for each of ``events`` (a throttled update's worth), on arrays."""
+        if not events:
+            return
+        n = len(events)
+        steps = np.fromiter((e.step for e in events), np.float64, n)
+        loss = np.fromiter((e.loss for e in events), np.float64, n)
+        acc = np.fromiter((e.accuracy for e in events), np.float64, n)
+        self.curves["loss"].extend(steps, loss)
+        self.curves["loss_smooth"].extend(steps, self._smooth_all("loss", loss))
+        finite = np.isfinite(acc)
+        self.curves["accuracy_smooth"].extend(steps[finite],
+                                              self._smooth_all("accuracy", acc[finite]))
+        layers = events[0].grad_norms.keys()
+        if all(e.grad_norms.keys() == layers for e in events):
+            for layer in layers:
+                series = self.grad_norms.get(layer)
+                if series is None:
+                    series = self.grad_norms[layer] = Series(self.capacity)
+                series.extend(steps, np.fromiter((e.grad_norms[layer] for e in events),
+                                                 np.float64, n))
+        else:                               # the layers changed within the update: one by one
+            for e in events:
+                for layer, norm in e.grad_norms.items():
+                    series = self.grad_norms.get(layer)
+                    if series is None:
+                        series = self.grad_norms[layer] = Series(self.capacity)
+                    series.append(e.step, norm)
+        self.steps = events[-1].step
+
+    def _smooth_all(self, key: str, values: np.ndarray) -> np.ndarray:
+        """``_smooth`` of each value in turn (the same arithmetic), as an array."""
+        a, b = self.SMOOTHING, 1 - self.SMOOTHING
+        prev, out = self._ema[key], []
+        isfinite = math.isfinite
+        for v in values.tolist():
+            if prev is None or not isfinite(prev):
+                prev = v
+            elif isfinite(v):
+                prev = b * prev + a * v
+            out.append(prev)
+        self._ema[key] = prev
+        return np.array(out, dtype=np.float64)
 
     def add_epoch(self, event) -> None:
         """Record one nncore.train.EpochEvent."""

@@ -207,8 +207,7 @@ class StudioState(QObject):
         """Record BatchEvents (history and the bounded ``batches``), then emit once."""
         if not events:
             return
-        for ev in events:
-            self.history.add_batch(ev)
+        self.history.add_batches(events)
         self.batches.extend(events)
         if len(self.batches) > MAX_RECENT_BATCHES:
             del self.batches[:len(self.batches) - MAX_RECENT_BATCHES]

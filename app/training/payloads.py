@@ -13,8 +13,9 @@ import numpy as np
 from ..state import Histogram, TileImage, ViewData
 
 BINS = 60
-#: Histograms of large layers look at an evenly spaced sample of this many values.
-HIST_SAMPLE = 60_000
+#: Histograms of large layers look at an evenly spaced sample of this many values (their counts
+#: are scaled up to the whole layer): a 60-bin histogram looks the same, at a third of the cost.
+HIST_SAMPLE = 20_000
 #: At most this many tiles are drawn.
 MAX_TILES = 256
 
@@ -31,6 +32,7 @@ def _histogram(a: np.ndarray) -> Histogram | None:
     the rest into one bar), with the share of exact zeros (for gradients: inputs that are
     always 0, like MNIST's border pixels, and units that did not fire), counted apart."""
     flat = _sample(a)
+    scale = a.size / flat.size if flat.size else 1.0
     flat = flat[np.isfinite(flat)]
     if flat.size == 0:
         return None
@@ -44,7 +46,7 @@ def _histogram(a: np.ndarray) -> Histogram | None:
         lo, hi = lo - 0.5, hi + 0.5
     counts, edges = np.histogram(flat, bins=BINS, range=(lo, hi))
     inside = counts.sum()
-    return Histogram(edges=edges.astype(np.float64), counts=counts.astype(np.float64),
+    return Histogram(edges=edges.astype(np.float64), counts=counts * scale,
                      zero_fraction=zero_fraction,
                      clipped=float(1 - inside / flat.size))
 
@@ -128,14 +130,15 @@ def tile_image(net, layer_index: int) -> TileImage | None:
     th, tw = tiles.shape[1:]
     rows, cols = _grid(n)
     gap = 1
-    image = np.full((rows * (th + gap) - gap, cols * (tw + gap) - gap), np.nan, np.float32)
     # each tile scaled to its own range, so faint units are as visible as strong ones
     scale = np.abs(tiles).reshape(n, -1).max(axis=1)
     scale[scale == 0] = 1.0
-    tiles = tiles / scale[:, None, None]
-    for k in range(n):
-        r, q = divmod(k, cols)
-        image[r * (th + gap):r * (th + gap) + th, q * (tw + gap):q * (tw + gap) + tw] = tiles[k]
+    # the tiles row by row, each followed by a NaN gap row and column
+    grid = np.full((rows * cols, th + gap, tw + gap), np.nan, np.float32)
+    grid[:n, :th, :tw] = tiles / scale[:, None, None]
+    image = grid.reshape(rows, cols, th + gap, tw + gap).transpose(0, 2, 1, 3).reshape(
+        rows * (th + gap), cols * (tw + gap))[:rows * (th + gap) - gap, :cols * (tw + gap) - gap]
+    image = np.ascontiguousarray(image)
     return TileImage(layer=layer_index, image=image, tiles=n, tile_shape=(th, tw),
                      grid=(rows, cols), vmax=1.0, caption=caption)
 

@@ -41,9 +41,10 @@ from ..history import RunHistory
 from ..state import EpochReport, EvalData, Failure, ModelSnapshot, Progress
 from .payloads import view_data
 
-#: Seconds between updates to the GUI while training runs (10 a second: the plots redraw at
-#: most 5 times a second, the status bar 10 times; more updates would only cost time).
-UPDATE_INTERVAL = 1 / 10
+#: Seconds between updates to the GUI while training runs (5 a second: the plots redraw at
+#: most 5 times a second; every update costs the GUI thread, and so the training thread that
+#: shares Python's interpreter lock with it, the same however many batches it carries).
+UPDATE_INTERVAL = 1 / 5
 #: Seconds between weight snapshots and weight views while training runs.
 HEAVY_INTERVAL = 0.5
 #: While this many updates wait in the GUI's event queue, the worker keeps collecting batches

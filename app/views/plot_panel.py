@@ -28,12 +28,18 @@ LAYER_COLORS = ["#2f6db5", "#e0701a", "#2e8b57", "#8e44ad", "#c0392b", "#16a085"
                 "#5d6d7e"]
 
 
-def nice_ceiling(v: float) -> float:
-    """The smallest of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 (times a power of ten) >= v."""
+NICE = (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8)
+#: Coarser steps, for an axis that should change seldom (each change redraws the whole plot).
+COARSE = (1, 2, 5)
+
+
+def nice_ceiling(v: float, steps: tuple = NICE) -> float:
+    """The smallest of ``steps`` (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 unless given) times a power
+    of ten that is >= v."""
     if not math.isfinite(v) or v <= 0:
         return 1.0
     scale = 10.0 ** math.floor(math.log10(v))
-    for m in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
+    for m in tuple(steps) + (10,):
         if m * scale >= v * (1 - 1e-12):
             return m * scale
     return 10 * scale
@@ -43,8 +49,9 @@ class SteadyAxes:
     """Keeps a live plot's axes still while its curves grow.
 
     The axes draw the grid, so whenever a range changes the whole plot is redrawn, labels and
-    all: the most expensive part of a live plot. Here the x range grows in steps (to a nice
-    bound at least 25% beyond the data) and the y range only to nice bounds, and the axes are
+    all: the most expensive part of a live plot. Here the x range grows in steps (to the next
+    of 1, 2, 5, 10, 20, ... at least 25% beyond the data: a handful of changes per run) and the
+    y range only to nice bounds, and the axes are
     cached as pixmaps, so most updates redraw only the curves. Zooming or panning by hand
     stops this until the plot's "A" (auto-range) button is pressed.
     """
@@ -64,8 +71,9 @@ class SteadyAxes:
     def update(self, x_max: float, y_lo: float | None = None, y_hi: float | None = None):
         if not self.follow:
             return
-        if self.x_max is None or x_max > self.x_max or x_max < 0.5 * self.x_max:
-            self.x_max = nice_ceiling(max(x_max * 1.25, 10))
+        # (after growing, the data fills at least a third of the range: less means a rewind)
+        if self.x_max is None or x_max > self.x_max or x_max < 0.25 * self.x_max:
+            self.x_max = nice_ceiling(max(x_max * 1.25, 10), COARSE)
             self.item.setXRange(0, self.x_max, padding=0)
         bounds = self.y_range
         if bounds is None and y_hi is not None and math.isfinite(y_hi):
