@@ -170,6 +170,7 @@ class RecoveryWriter:
                 if self.on_error is not None:
                     self.on_error(f"{type(e).__name__}: {e}")
             finally:
+                ck = None                   # not kept while waiting for the next one
                 with self._cond:
                     self._busy = False
                     self._cond.notify_all()

@@ -1,7 +1,7 @@
 """What training produced so far, bounded: memory stays flat however long training runs.
 
 ``History`` keeps, per batch, the step number, the loss and the accuracy (three parallel lists:
-``batch_steps``, ``batch_loss``, ``batch_accuracy``), and every ``EpochEvent`` in ``epochs``.
+``batch_steps``, ``batch_loss``, ``batch_accuracy``), and the ``EpochEvent``s in ``epochs``.
 
 Bounded, not lossy where it matters:
 
@@ -13,7 +13,10 @@ Bounded, not lossy where it matters:
   however it was paused, rewound, saved and continued;
 - when more than ``capacity`` groups accumulate, neighbouring groups are merged pairwise and
   the stride doubles: the whole older curve keeps one resolution, and a run of days still
-  fits in ``capacity + recent`` points (about 2 MB with the defaults).
+  fits in ``capacity + recent`` points (about 2 MB with the defaults);
+- epochs: the newest ``CONFUSIONS_KEPT`` keep their confusion matrix (older ones keep their
+  losses and accuracies); beyond ``EPOCH_CAPACITY`` events, every second one older than the
+  newest ``RECENT_EPOCHS`` is dropped (a run of tiny epochs over a weekend stays small).
 
 Per-batch gradient norms are not kept here: every ``BatchEvent`` carries them, and whoever
 plots them keeps its own bounded curves (the app does).
@@ -22,7 +25,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -33,6 +36,12 @@ from .errors import DataError
 RECENT_BATCHES = 4096
 #: Merged points kept for everything older, before they are merged pairwise.
 MERGED_CAPACITY = 16_384
+#: The newest epochs keep their confusion matrix; older EpochEvents are kept without it.
+CONFUSIONS_KEPT = 100
+#: Epochs kept one event each (the newest) ...
+RECENT_EPOCHS = 1024
+#: ... and at most this many in all: beyond it, every second older event is dropped.
+EPOCH_CAPACITY = 4096
 
 
 @dataclass
@@ -83,7 +92,16 @@ class History:
             self._age()
 
     def add_epoch(self, event: EpochEvent) -> None:
+        """Record an epoch. Events older than the newest ``CONFUSIONS_KEPT`` are replaced by
+        copies without their confusion matrix (the event objects themselves are not changed:
+        others may hold them); beyond ``EPOCH_CAPACITY`` the older events are thinned."""
         self.epochs.append(event)
+        old = len(self.epochs) - CONFUSIONS_KEPT - 1
+        if old >= 0 and self.epochs[old].confusion is not None:
+            self.epochs[old] = replace(self.epochs[old], confusion=None)
+        if len(self.epochs) > EPOCH_CAPACITY:
+            older = self.epochs[:-RECENT_EPOCHS]
+            self.epochs[:-RECENT_EPOCHS] = older[::2]
 
     def _group(self, step: int, stride: int | None = None) -> int:
         return (step - 1) // (stride or self.stride)
@@ -218,7 +236,9 @@ class History:
         h = cls(capacity, recent)
         m = len(merged["counts"])
         h.stride, h.merged, h._counts = merged["stride"], m, list(merged["counts"])
-        h.batch_steps, h.epochs = list(steps[:m]), epochs
+        h.batch_steps = list(steps[:m])
+        for e in epochs:                  # (older files may hold more than is kept now)
+            h.add_epoch(e)
         h.batch_loss = [float(v) for v in lists["batch_loss"][:m]]
         h.batch_accuracy = [float(v) for v in lists["batch_accuracy"][:m]]
         while h.merged > h.capacity:

@@ -143,3 +143,26 @@ def test_trainer_restore_is_exact_after_the_history_was_merged(tmp_path):
     assert all(math.isclose(a, b) for a, b in zip(t2.history.batch_loss,
                                                   t.history.batch_loss))
     assert np.isfinite(t2.step_batch().loss)
+
+
+def test_old_epochs_lose_their_confusion_matrix_and_very_many_are_thinned(monkeypatch):
+    import nncore.history as hist
+    from nncore.history import EpochEvent
+    monkeypatch.setattr(hist, "CONFUSIONS_KEPT", 3)
+    monkeypatch.setattr(hist, "RECENT_EPOCHS", 4)
+    monkeypatch.setattr(hist, "EPOCH_CAPACITY", 10)
+    h = History()
+    events = [EpochEvent(e, 10 * e, 1.0 / e, 0.5, None, None, 1.0, 10.0,
+                         confusion=np.eye(2, dtype=np.int64)) for e in range(1, 8)]
+    for ev in events:
+        h.add_epoch(ev)
+    assert [e.confusion is not None for e in h.epochs] == [False] * 4 + [True] * 3
+    assert all(ev.confusion is not None for ev in events)     # the events given stay whole
+    assert [e.train_loss for e in h.epochs] == [1.0 / e for e in range(1, 8)]
+    for e in range(8, 40):
+        h.add_epoch(EpochEvent(e, 10 * e, 1.0, 0.5, None, None, 1.0, 10.0))
+    assert len(h.epochs) <= 10 and [e.epoch for e in h.epochs][-4:] == [36, 37, 38, 39]
+    nums = [e.epoch for e in h.epochs]
+    assert nums == sorted(nums) and nums[0] == 1
+    h.truncate(10 * 37, 37)
+    assert h.epochs[-1].epoch == 37
