@@ -48,8 +48,18 @@ class _CurvesView(PlotPanel):
 
     def redraw(self) -> None:
         self.redraw_batches()
-        self.redraw_epochs()
+        key = self._epochs_key()
+        if key != self._epochs_drawn:       # the per-epoch points change once an epoch
+            self._epochs_drawn = key
+            self.redraw_epochs()
         self.update_ranges()
+
+    _epochs_drawn = None
+
+    def _epochs_key(self) -> tuple:
+        h = self.state.history
+        return (id(h), h.epochs, len(h["train_loss"]), len(h["val_loss"]),
+                self.state.data.name if self.state.data is not None else None)
 
     def update_ranges(self) -> None:
         self.axes.update(self.state.history.steps)

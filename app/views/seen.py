@@ -40,6 +40,7 @@ class WhenSeen(QObject):
         self.widget = widget
         self.pending: dict = {}            # job -> None, in the order first asked for
         self._dock = None
+        self._dock_shown = True            # its tab is the one picked (from visibilityChanged)
         self._catching_up = False
         self._scheduled = False
         widget.installEventFilter(self)
@@ -49,7 +50,9 @@ class WhenSeen(QObject):
         if w.parentWidget() is None or self._catching_up:
             return True
         self._follow_dock()
-        return on_screen(w)
+        if self._dock is None:
+            return on_screen(w)
+        return self._dock_shown and w.isVisible()
 
     def request(self, job) -> None:
         if self.seen():
@@ -78,9 +81,11 @@ class WhenSeen(QObject):
                 self._dock.visibilityChanged.disconnect(self._on_dock_visibility_changed)
             self._dock = dock
             if dock is not None:
+                self._dock_shown = on_screen(dock)
                 dock.visibilityChanged.connect(self._on_dock_visibility_changed)
 
     def _on_dock_visibility_changed(self, visible: bool) -> None:
+        self._dock_shown = visible
         if visible:
             self._catch_up_soon()
 

@@ -1,0 +1,58 @@
+"""Panels out of view do no drawing until looked at (app.views.seen)."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
+
+from app.views.seen import WhenSeen
+
+
+class _Panel(QLabel):
+    def __init__(self, text):
+        super().__init__(text)
+        self.when_seen = WhenSeen(self)
+        self.drawn = 0
+
+    def draw(self):
+        self.drawn += 1
+
+
+def test_a_tabbed_panel_draws_only_once_its_tab_is_picked(qtbot):
+    win = QMainWindow()
+    win.setCentralWidget(QWidget())
+    docks, panels = [], []
+    for name in ("front", "behind"):
+        panel = _Panel(name)
+        dock = QDockWidget(name, win)
+        dock.setWidget(panel)
+        win.addDockWidget(Qt.RightDockWidgetArea, dock)
+        docks.append(dock)
+        panels.append(panel)
+    win.tabifyDockWidget(docks[0], docks[1])
+    docks[0].raise_()
+    qtbot.addWidget(win)
+    win.resize(500, 400)
+    win.show()
+    qtbot.waitExposed(win)
+    front, behind = panels
+    assert behind.isVisible()                 # Qt keeps a tab behind "visible" ...
+    for _ in range(5):                        # ... but it does not draw, however often asked
+        behind.when_seen.request(behind.draw)
+        front.when_seen.request(front.draw)
+    assert behind.drawn == 0 and front.drawn == 5
+    docks[1].raise_()                         # picked: it catches up, once
+    qtbot.waitUntil(lambda: behind.drawn == 1)
+    behind.when_seen.request(behind.draw)     # in view: at once
+    assert behind.drawn == 2
+    docks[1].close()                          # closed: waits again, until shown
+    behind.when_seen.request(behind.draw)
+    assert behind.drawn == 2
+    docks[1].show()
+    qtbot.waitUntil(lambda: behind.drawn == 3)
+
+
+def test_a_panel_on_its_own_always_draws(qtbot):
+    panel = _Panel("alone")                   # a script's or a test's panel: never deferred
+    qtbot.addWidget(panel)
+    panel.when_seen.request(panel.draw)
+    assert panel.drawn == 1
