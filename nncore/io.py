@@ -414,6 +414,14 @@ def validate_checkpoint(ck: Checkpoint) -> None:
                 if p is None or p.shape != arr.shape or p.dtype != arr.dtype:
                     raise ModelFileError(f"optimizer state {key}/{name} does not match the "
                                          f"network")
+        if opt.state:
+            expected = _buffer_names(ck, opt_cls)
+            for key, st in opt.state.items():
+                if set(st) != expected.get(key, set()):
+                    raise ModelFileError(f"optimizer state {key} holds "
+                                         f"{', '.join(sorted(st)) or 'nothing'}; "
+                                         f"{ck.optimizer['type']} keeps "
+                                         f"{', '.join(sorted(expected.get(key, ()))) or 'nothing'}")
     _need(isinstance(ck.class_names, list)
           and all(isinstance(c, str) for c in ck.class_names), "the class names are not valid")
     _need(isinstance(ck.extra, dict), "the application settings are not an object")
@@ -425,6 +433,18 @@ def validate_checkpoint(ck: Checkpoint) -> None:
     from .train import History
     History.from_dict(ck.history)
     _check_training(ck)
+
+
+def _buffer_names(ck: Checkpoint, opt_cls) -> dict[str, set]:
+    """The buffers ``opt_cls`` keeps per weight array, found by letting a fresh one (on a copy
+    of the network) take a step."""
+    net = ck.build_network()
+    for layer in net.layers:
+        for g in layer.grads.values():
+            g[...] = 0
+    ref = opt_cls(net, **ck.optimizer.get("config", {}))
+    ref.step()
+    return {key: set(st) for key, st in ref.state.items()}
 
 
 def _check_training(ck: Checkpoint) -> None:
