@@ -1,20 +1,25 @@
 """Benchmark of the window while it trains (not a test: it prints figures for the README).
 
-    .venv/bin/python scripts/bench_gui.py [--epochs 2] [--rounds 2]
+    .venv/bin/python scripts/bench_gui.py [--epochs 2] [--rounds 3] [--attribute]
 
 What it measures, with the default network on the full built-in MNIST:
 
 1. Launch: seconds from starting ``python -m app``'s code in a fresh process until the window
    is shown, and until the data set is loaded (Train works from then on).
 2. Responsiveness: while the window trains with its live views, a 5 ms timer in the GUI thread
-   records the longest gap between its ticks: the longest stall of the event loop.
+   records the longest gap between its ticks: the longest stall of the event loop. Measured in
+   the default layout (the inspection panels tabbed behind the loss plot and the weights) and
+   with every panel in view (each dock floated beside the window, a confusion-matrix cell
+   selected and a digit on the drawing pad, so that every panel draws all the time).
 3. Throughput: samples per second of training in the window (pressing Train until the run is
    over, evaluation after each epoch included) against training the same network with the same
-   settings headless, the way ``nn-train`` does it (``Trainer.fit``). Runs alternate
-   (headless, window, headless, window, ...), each in a fresh process started the way its
-   command starts (the window's process lets BLAS use all cores but one, as ``nn-studio``
-   does; the headless one uses NumPy's defaults, as ``nn-train`` does), and medians are
-   reported, since other programs on the machine affect both alike.
+   settings headless, the way ``nn-train`` does it (``Trainer.fit``): with NumPy's default
+   BLAS threads, as ``nn-train`` starts, and with the window's (one BLAS thread per core but
+   one). Runs alternate, each in a fresh process started the way its command starts, and
+   medians are reported.
+4. The machine's load during each run: the cores other processes kept busy meanwhile (from
+   /proc/stat, minus the run's own CPU time), since on a shared machine they change every
+   figure above.
 
 The window runs offscreen (QT_QPA_PLATFORM=offscreen), which draws in software like most
 desktops without OpenGL do.
@@ -24,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -94,7 +100,11 @@ def headless(epochs: int, config) -> float:
 
 # ---- the window ---------------------------------------------------------------------------------
 class StallMeter:
-    """A 5 ms timer in the GUI thread; the longest gap between ticks is the longest stall."""
+    """A 5 ms timer in the GUI thread; the longest gap between ticks is the longest stall.
+
+    For each gap it also notes the GUI thread's own CPU time in it: a long gap in which the
+    thread computed little is time it waited — for Python's interpreter lock, held by the
+    training thread, or for a core, taken by other processes."""
 
     def __init__(self, interval_ms: int = 5):
         from PySide6.QtCore import Qt, QTimer
@@ -104,29 +114,58 @@ class StallMeter:
         self.timer.setInterval(interval_ms)
         self.timer.timeout.connect(self._tick)
         self.gaps = []
+        self.cpu = []
         self.last = None
 
     def start(self):
-        self.last = time.perf_counter()
+        self.last = time.perf_counter(), time.thread_time()
         self.timer.start()
 
     def stop(self):
         self.timer.stop()
 
     def _tick(self):
-        now = time.perf_counter()
-        self.gaps.append(now - self.last)
+        now = time.perf_counter(), time.thread_time()
+        self.gaps.append(now[0] - self.last[0])
+        self.cpu.append(now[1] - self.last[1])
         self.last = now
 
     def longest_stall_ms(self) -> float:
         return max(0.0, (max(self.gaps) - self.interval) * 1000) if self.gaps else float("nan")
+
+    def longest_stall_cpu_ms(self) -> float:
+        """The GUI thread's CPU time during the longest stall."""
+        if not self.gaps:
+            return float("nan")
+        return self.cpu[max(range(len(self.gaps)), key=self.gaps.__getitem__)] * 1000
+
+    def stalls_over(self, ms: float) -> int:
+        return sum(g - self.interval > ms / 1000 for g in self.gaps)
 
     def p99_stall_ms(self) -> float:
         g = sorted(self.gaps)
         return max(0.0, (g[int(0.99 * (len(g) - 1))] - self.interval) * 1000) if g else 0.0
 
 
-def in_window(app, epochs: int) -> dict:
+def show_every_panel(w) -> None:
+    """Float every dock that is tabbed behind another beside the window, so that every panel is
+    in view; select a cell of the confusion matrix and put a digit on the drawing pad, so that
+    the gallery and the pad have something to redraw too."""
+    import numpy as np
+    from PySide6.QtWidgets import QWidget
+    behind = [d for key in ("loss", "weights") for d in w.tabifiedDockWidgets(w.layout_.docks[key])]
+    for k, dock in enumerate(behind):
+        dock.setFloating(True)
+        dock.resize(640, 420)
+        dock.move(1420 + 650 * (k % 3), 40 + 450 * (k // 3))
+        dock.show()
+    w.findChild(QWidget, "confusionPanel").model.select_cell(4, 9)
+    ink = np.zeros((280, 280))
+    ink[60:220, 130:150] = 255                  # a "1"
+    w.findChild(QWidget, "drawingPadPanel").canvas.load_ink(ink)
+
+
+def in_window(app, epochs: int, every_panel: bool = False) -> dict:
     from PySide6.QtCore import QEventLoop, QTimer
     from app.main_window import MainWindow
 
@@ -141,7 +180,10 @@ def in_window(app, epochs: int) -> dict:
 
     w = MainWindow()
     w.show()
-    wait_until(lambda: w.state.data is not None and w.state.snapshot is not None)
+    wait_until(lambda: w.state.data is not None and w.state.snapshot is not None
+               and hasattr(w, "inspection_docks"))
+    if every_panel:
+        show_every_panel(w)
     config = w.state.config
     config.epochs = epochs
     w.state.set_config(config)
@@ -158,6 +200,7 @@ def in_window(app, epochs: int) -> dict:
     meter.stop()
     n = w.state.data.n_train
     result = {"samples_per_sec": epochs * n / seconds, "stall_ms": meter.longest_stall_ms(),
+              "stall_cpu_ms": meter.longest_stall_cpu_ms(), "stalls_over_50": meter.stalls_over(50),
               "p99_stall_ms": meter.p99_stall_ms(), "gui_cpu": gui_cpu,
               "val_accuracy": float(w.state.history["val_accuracy"].y[-1])}
     w.close()
@@ -180,27 +223,56 @@ def child(args) -> dict:
     qapp = QApplication([])
     from app import style
     style.apply(qapp)
-    return in_window(qapp, args.epochs)
+    return in_window(qapp, args.epochs, every_panel=args.child == "window-every-panel")
+
+
+# ---- the machine's load -------------------------------------------------------------------------
+def _busy_seconds() -> float | None:
+    """CPU seconds all processes have used since boot (/proc/stat), or None elsewhere."""
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()[1:]
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def _children_seconds() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def run_child(kind: str, epochs: int, env: dict) -> dict:
+    """Run one measurement in a fresh process; adds ``others``: the cores other processes kept
+    busy meanwhile (on average over the run, the process's start-up included)."""
+    busy0, own0, t0 = _busy_seconds(), _children_seconds(), time.perf_counter()
     out = subprocess.run([sys.executable, __file__, "--child", kind, "--epochs", str(epochs)],
                          env=env, capture_output=True, text=True, cwd=ROOT)
     if out.returncode != 0:
         raise RuntimeError(f"{kind} run failed:\n{out.stderr}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    busy1, own1, wall = _busy_seconds(), _children_seconds(), time.perf_counter() - t0
+    if busy0 is not None and busy1 is not None:
+        result["others"] = max(0.0, (busy1 - busy0) - (own1 - own0)) / wall
+    return result
+
+
+def _median(values) -> float:
+    return statistics.median(values) if values else float("nan")
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=2)
-    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--launch-child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--attribute", action="store_true",
-                    help="also run the window without the inspection panels, and headless "
-                         "training with the window's BLAS threads, to see where time goes")
-    ap.add_argument("--child", choices=("headless", "window", "headless-app-threads",
-                                        "window-without-inspection"), help=argparse.SUPPRESS)
+                    help="also run the window without the inspection panels, to see what they "
+                         "cost")
+    ap.add_argument("--child", choices=("headless", "window", "window-every-panel",
+                                        "headless-app-threads", "window-without-inspection"),
+                    help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.launch_child:
         launch_child()
@@ -209,6 +281,10 @@ def main(argv=None) -> int:
         print(json.dumps(child(args)))
         return 0
 
+    tmp = tempfile.TemporaryDirectory()
+    env = dict(os.environ, NN_STUDIO_SETTINGS=str(Path(tmp.name) / "s.ini"),
+               NN_STUDIO_RECOVERY=str(Path(tmp.name) / "recovery.nnproj"))
+    os.environ.update(NN_STUDIO_RECOVERY=env["NN_STUDIO_RECOVERY"])
     launch = measure_launch()
     print(f"launch: window shown after {launch['shown']:.2f} s, data loaded (Train works) "
           f"after {launch['ready']:.2f} s (median of 3 fresh processes)")
@@ -216,37 +292,48 @@ def main(argv=None) -> int:
     config = TrainingConfig()
     print(f"network: the seed MLP (101,770 weights); {config.optimizer}, batch "
           f"{config.batch_size}, {args.epochs} epochs of full MNIST per run; "
-          f"{os.cpu_count()} cores")
-    tmp = tempfile.TemporaryDirectory()
-    env = dict(os.environ, NN_STUDIO_SETTINGS=str(Path(tmp.name) / "s.ini"))
-    ratios, stalls, p99s, heads, guis = [], [], [], [], []
-    for r in range(args.rounds):
-        h = run_child("headless", args.epochs, env)["samples_per_sec"]
-        g = run_child("window", args.epochs, env)
-        heads.append(h)
-        guis.append(g["samples_per_sec"])
-        ratios.append(g["samples_per_sec"] / h)
-        stalls.append(g["stall_ms"])
-        p99s.append(g["p99_stall_ms"])
-        print(f"round {r + 1}: headless {h:,.0f} samples/s, window {g['samples_per_sec']:,.0f} "
-              f"samples/s ({ratios[-1]:.0%}), longest stall {g['stall_ms']:.1f} ms, "
-              f"99th percentile {g['p99_stall_ms']:.1f} ms, GUI thread "
-              f"{g['gui_cpu']:.0%} of a core, validation accuracy {g['val_accuracy']:.2%}",
-              flush=True)
-    print(f"median: window/headless throughput {statistics.median(ratios):.0%} "
-          f"({statistics.median(guis):,.0f} vs {statistics.median(heads):,.0f} samples/s); "
-          f"longest GUI stall {max(stalls):.1f} ms (worst round), 99th percentile "
-          f"{statistics.median(p99s):.1f} ms")
+          f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f} at the start")
+    kinds = ["headless", "headless-app-threads", "window", "window-every-panel"]
     if args.attribute:
-        for r in range(args.rounds):
-            h1 = run_child("headless-app-threads", args.epochs, env)["samples_per_sec"]
-            g0 = run_child("window-without-inspection", args.epochs, env)
-            print(f"attribution round {r + 1}: headless with the window's BLAS threads "
-                  f"{h1:,.0f} samples/s; window without the inspection panels "
-                  f"{g0['samples_per_sec']:,.0f} samples/s ({g0['samples_per_sec'] / h1:.0%} of "
-                  f"that), longest stall {g0['stall_ms']:.1f} ms, 99th percentile "
-                  f"{g0['p99_stall_ms']:.1f} ms, GUI thread {g0['gui_cpu']:.0%} of a core",
-                  flush=True)
+        kinds.append("window-without-inspection")
+    runs = {k: [] for k in kinds}
+    for r in range(args.rounds):
+        line = []
+        for kind in kinds:
+            res = run_child(kind, args.epochs, env)
+            runs[kind].append(res)
+            text = f"{kind} {res['samples_per_sec']:,.0f}/s"
+            if "stall_ms" in res:
+                text += (f" (stall {res['stall_ms']:.0f} ms of which GUI CPU "
+                         f"{res['stall_cpu_ms']:.0f}, {res['stalls_over_50']} over 50 ms, "
+                         f"p99 {res['p99_stall_ms']:.0f}, GUI {res['gui_cpu']:.0%})")
+            if "others" in res:
+                text += f" [others {res['others']:.2f} cores]"
+            line.append(text)
+        print(f"round {r + 1}: " + "; ".join(line), flush=True)
+
+    def med(kind, key="samples_per_sec"):
+        return _median([x[key] for x in runs[kind]])
+
+    def ratio(a, b):
+        return _median([x["samples_per_sec"] / y["samples_per_sec"]
+                        for x, y in zip(runs[a], runs[b])])
+
+    others = _median([x["others"] for k in kinds for x in runs[k] if "others" in x])
+    print(f"medians over {args.rounds} rounds (other processes kept {others:.2f} of "
+          f"{os.cpu_count()} cores busy, median over all runs):")
+    print(f"  headless, nn-train's BLAS threads   {med('headless'):9,.0f} samples/s")
+    print(f"  headless, the window's BLAS threads {med('headless-app-threads'):9,.0f} samples/s")
+    for kind, what in (("window", "window, default layout"),
+                       ("window-every-panel", "window, every panel in view"),
+                       ("window-without-inspection", "window without inspection panels")):
+        if kind not in runs:
+            continue
+        print(f"  {what:35s} {med(kind):9,.0f} samples/s = {ratio(kind, 'headless'):.0%} of "
+              f"nn-train's, {ratio(kind, 'headless-app-threads'):.0%} of the same threads'; "
+              f"longest stall {max(x['stall_ms'] for x in runs[kind]):.0f} ms (worst round), "
+              f"99th percentile {med(kind, 'p99_stall_ms'):.0f} ms, GUI thread "
+              f"{med(kind, 'gui_cpu'):.0%} of a core")
     return 0
 
 

@@ -11,8 +11,9 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen
 from PySide6.QtWidgets import QScrollArea, QSizePolicy, QWidget
+from superqt.utils import create_worker
 
 from . import catalog
 from .palette import GROUP_COLORS
@@ -38,6 +39,12 @@ class _Canvas(QWidget):
         self.state = state
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         self.setMinimumHeight(180)
+        # A small Dense layer's weight lines take tens of milliseconds to draw: they are drawn
+        # onto an image, in a worker thread whenever new weights arrive (the newest wins), and
+        # the widget only copies the image: no long pause of the window while training runs.
+        self._lines: dict = {}          # layer index -> (geometry, weights, QImage)
+        self._wanted = None             # the newest render asked for while one runs
+        self._render_worker = None
 
     # ---- layout ------------------------------------------------------------------------------
     def _items(self):
@@ -164,6 +171,44 @@ class _Canvas(QWidget):
                 text += f"\n{params:,} w"
         p.drawText(r.adjusted(4, 2, -4, -2), Qt.AlignCenter | Qt.TextWordWrap, text)
 
+    def _paint_weight_lines(self, p, index, w, yi, yo, in_x, out_x):
+        top, bottom = min(yi[0], yo[0]), max(yi[-1], yo[-1])
+        area = QRectF(in_x - 2, top - 2, out_x - in_x + 4, bottom - top + 4)
+        ratio = p.transform().m11() * self.devicePixelRatioF()
+        geometry = (area.getRect(), round(ratio, 6))
+        args = (w, yi, yo, in_x, out_x, area, ratio)
+        cached = self._lines.get(index)
+        if cached is None or cached[0] != geometry:     # first time, or resized: drawn now
+            cached = self._lines[index] = (geometry, w, _render_weight_lines(*args))
+        p.drawImage(area, cached[2])
+        if cached[1] is not w:                          # older weights shown: new ones soon
+            self._render_later((index, geometry, w), args)
+
+    def _render_later(self, key, args) -> None:
+        self._wanted = (key, args)
+        if self._render_worker is None:
+            self._start_render()
+
+    def _start_render(self) -> None:
+        key, args = self._wanted
+        self._wanted = None
+        worker = create_worker(lambda: (key, _render_weight_lines(*args)), _start_thread=False,
+                               _ignore_errors=True)
+        worker.returned.connect(self._on_render_returned)
+        worker.finished.connect(self._on_render_finished)
+        self._render_worker = worker
+        worker.start()
+
+    def _on_render_returned(self, result) -> None:
+        (index, geometry, w), image = result
+        self._lines[index] = (geometry, w, image)
+        self.update()
+
+    def _on_render_finished(self) -> None:
+        self._render_worker = None
+        if self._wanted is not None:
+            self._start_render()
+
     def _paint_neurons(self, p, rect, index, shape, color, prev_right, small):
         n_out = shape[0]
         row = self.state.spec_check.rows[index]
@@ -182,14 +227,7 @@ class _Canvas(QWidget):
             return y0 + step * np.arange(n)
         yi, yo = ys(n_in), ys(n_out)
         if w is not None and w.shape == (n_in, n_out):
-            vmax = float(np.abs(w).max()) or 1.0
-            for i in range(n_in):
-                for j in range(n_out):
-                    v = float(w[i, j]) / vmax
-                    c = QColor(POSITIVE if v >= 0 else NEGATIVE)
-                    c.setAlphaF(min(1.0, 0.06 + 0.9 * abs(v)))
-                    p.setPen(QPen(c, 0.6 + 1.2 * abs(v)))
-                    p.drawLine(QPointF(in_x, yi[i]), QPointF(out_x, yo[j]))
+            self._paint_weight_lines(p, index, w, yi, yo, in_x, out_x)
         else:
             p.setPen(QPen(QColor(150, 150, 150, 60), 0.6))
             for i in range(n_in):
@@ -233,6 +271,29 @@ class _Canvas(QWidget):
         if all(r["params"] == 0 and tuple(r["output_shape"]) == (n_out,) for r in later):
             return list(data.class_names)
         return None
+
+
+def _render_weight_lines(w, yi, yo, in_x, out_x, area: QRectF, ratio: float) -> QImage:
+    """One line per weight from input i (at ``in_x``, ``yi[i]``) to unit j, coloured by its
+    value (orange positive, blue negative, stronger for larger magnitudes), on a transparent
+    image of ``area`` at ``ratio`` pixels per unit. Safe in a worker thread (only a QImage)."""
+    image = QImage(max(1, math.ceil(area.width() * ratio)), max(1, math.ceil(area.height() * ratio)),
+                   QImage.Format_ARGB32_Premultiplied)
+    image.fill(Qt.transparent)
+    p = QPainter(image)
+    p.setRenderHint(QPainter.Antialiasing)
+    p.scale(ratio, ratio)
+    p.translate(-area.left(), -area.top())
+    vmax = float(np.abs(w).max()) or 1.0
+    for i in range(w.shape[0]):
+        for j in range(w.shape[1]):
+            v = float(w[i, j]) / vmax
+            c = QColor(POSITIVE if v >= 0 else NEGATIVE)
+            c.setAlphaF(min(1.0, 0.06 + 0.9 * abs(v)))
+            p.setPen(QPen(c, 0.6 + 1.2 * abs(v)))
+            p.drawLine(QPointF(in_x, yi[i]), QPointF(out_x, yo[j]))
+    p.end()
+    return image
 
 
 class NetworkDiagram(QScrollArea):

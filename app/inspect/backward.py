@@ -16,6 +16,7 @@ from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (QHeaderView, QLabel, QPlainTextEdit, QSplitter, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
+from ..views.plot_panel import SteadyAxes
 from .common import ImagePane, WhenSeen, heading, mosaic
 
 COLUMNS = ["layer", "input → output", "act. mean ± std", "zeros", "min … max", "dL/dY",
@@ -79,6 +80,7 @@ class BackwardPanel(QWidget):
         self.norms.setLabel("left", "‖dL/dW‖ per layer")
         self.norms.showGrid(x=True, y=True, alpha=0.2)
         self.norms.addLegend(offset=(-5, 5), labelTextColor="k")
+        self.norm_axes = SteadyAxes(self.norms.getPlotItem(), log_y=True)
         self.norm_curves: dict[int, tuple] = {}
 
         lower = QSplitter(Qt.Orientation.Horizontal)
@@ -114,6 +116,7 @@ class BackwardPanel(QWidget):
     # ---- model -> view -----------------------------------------------------------------------
     def _on_state_history_reset(self):
         self._on_state_inspection_changed(self.state.inspection)
+        self.norm_axes.reset()
         self.when_seen.request(self._draw_norms)
 
     def _on_state_batch_trained(self, _event):
@@ -243,6 +246,7 @@ class BackwardPanel(QWidget):
         """Each layer's ‖dL/dW‖ per step, faint, with its running mean over ~50 steps on top."""
         series = self._norm_series()
         names = self._layer_names()
+        lo, hi = np.inf, 0.0
         for i in list(self.norm_curves):
             if i not in series:
                 for curve in self.norm_curves.pop(i):
@@ -264,6 +268,10 @@ class BackwardPanel(QWidget):
             x, y = x[keep], y[keep]
             curves[0].setData(x, y)
             curves[1].setData(x, running_mean(y, 50))
+            if len(y):
+                lo, hi = min(lo, float(y.min())), max(hi, float(y.max()))
+        self.norm_axes.update(max((float(x[-1]) for x, _ in series.values() if len(x)),
+                                  default=0.0), lo if hi > 0 else None, hi or None)
 
     def _norm_series(self) -> dict:
         history = getattr(self.state, "history", None)

@@ -51,14 +51,15 @@ class SteadyAxes:
     The axes draw the grid, so whenever a range changes the whole plot is redrawn, labels and
     all: the most expensive part of a live plot. Here the x range grows in steps (to the next
     of 1, 2, 5, 10, 20, ... at least 25% beyond the data: a handful of changes per run) and the
-    y range only to nice bounds, and the axes are
+    y range only to nice bounds (whole decades on a log axis, ``log_y``), and the axes are
     cached as pixmaps, so most updates redraw only the curves. Zooming or panning by hand
     stops this until the plot's "A" (auto-range) button is pressed.
     """
 
-    def __init__(self, item: pg.PlotItem, y_range: tuple | None = None):
+    def __init__(self, item: pg.PlotItem, y_range: tuple | None = None, log_y: bool = False):
         self.item = item
         self.y_range = y_range
+        self.log_y = log_y
         self.follow = True
         self.x_max = None
         self.y_bounds = None
@@ -76,7 +77,12 @@ class SteadyAxes:
             self.x_max = nice_ceiling(max(x_max * 1.25, 10), COARSE)
             self.item.setXRange(0, self.x_max, padding=0)
         bounds = self.y_range
-        if bounds is None and y_hi is not None and math.isfinite(y_hi):
+        if self.log_y:
+            if y_lo is not None and y_hi is not None and 0 < y_lo <= y_hi < math.inf:
+                bounds = (math.floor(math.log10(y_lo)), math.ceil(math.log10(y_hi)))
+                if bounds[0] == bounds[1]:
+                    bounds = (bounds[0] - 1, bounds[1])
+        elif bounds is None and y_hi is not None and math.isfinite(y_hi):
             lo = 0.0 if y_lo is None or y_lo >= 0 else -nice_ceiling(-y_lo)
             bounds = (lo, nice_ceiling(y_hi))
         if bounds is not None and bounds != self.y_bounds:
@@ -94,6 +100,34 @@ class SteadyAxes:
     def _on_auto_button_clicked(self):
         self.reset()
         self.item.disableAutoRange()
+
+
+class SteadyRange:
+    """One axis's range that changes seldom: it is set with a margin, to round numbers, and
+    changes only when the data leaves it or comes to fill less than ``fill`` of it (a change
+    redraws the axis, its labels and the grid: the dearest part of a plot's redraw)."""
+
+    def __init__(self, fill: float = 0.4, margin: float = 0.1):
+        self.fill, self.margin = fill, margin
+        self.lo = self.hi = None
+
+    def fit(self, lo: float, hi: float) -> tuple[float, float] | None:
+        """The new range if [lo, hi] no longer fits this one, else None."""
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            return None
+        if (self.lo is not None and self.lo <= lo and hi <= self.hi
+                and hi - lo >= self.fill * (self.hi - self.lo)):
+            return None
+        span = (hi - lo) or abs(hi) or 1.0
+        step = nice_ceiling(span * self.margin, COARSE)
+        # (a range from 0, like counts, stays at 0)
+        new_lo = 0.0 if lo == 0 else math.floor((lo - span * self.margin) / step) * step
+        new_hi = math.ceil((hi + span * self.margin) / step) * step
+        self.lo, self.hi = new_lo, new_hi
+        return new_lo, new_hi
+
+    def reset(self) -> None:
+        self.lo = self.hi = None
 
 
 class DecadeAxis(pg.AxisItem):

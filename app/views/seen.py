@@ -1,19 +1,68 @@
-"""Drawing only what the learner can see.
+"""Drawing only what the learner can see, one panel at a time.
 
 A panel in a dock tabbed behind another is not hidden as far as Qt is concerned: it stays
 "visible", is moved off screen, and gets no show or hide events when its tab is picked — its
 dock emits ``visibilityChanged`` instead. ``on_screen`` tells whether a widget can be seen;
 ``WhenSeen`` holds a panel's drawing work until it can.
+
+Panels in view take turns (``take_turn``): their redraws run one per event, ``TURN_MS``
+apart, so that each is painted before the next starts. Several panels that want to redraw at
+the same moment (new weights arrive for the tiles, the histograms and the diagram together)
+then make several short pauses of the event loop instead of one long one.
 """
 from __future__ import annotations
 
+import shiboken6
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QDockWidget, QWidget
+
+#: Milliseconds between two panels' turns: time for the first one's paint to happen between.
+TURN_MS = 12
 
 
 def on_screen(widget: QWidget) -> bool:
     """Shown, and not off screen (a dock tabbed behind another) or clipped away entirely."""
     return widget.isVisible() and not widget.visibleRegion().isEmpty()
+
+
+class _Turns(QObject):
+    """A queue of drawing jobs, run one per timer event (each at most once in the queue)."""
+
+    def __init__(self):
+        super().__init__()
+        self.jobs: dict = {}
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(TURN_MS)
+        self.timer.timeout.connect(self._on_timer_timeout)
+
+    def add(self, job) -> None:
+        self.jobs[job] = None
+        if not self.timer.isActive():
+            self.timer.start()
+
+    def _on_timer_timeout(self) -> None:
+        if not self.jobs:
+            return
+        job = next(iter(self.jobs))
+        del self.jobs[job]
+        if self.jobs:
+            self.timer.start()
+        owner = getattr(job, "__self__", None)
+        if isinstance(owner, QObject) and not shiboken6.isValid(owner):
+            return                          # its panel has gone meanwhile
+        job()
+
+
+_turns: _Turns | None = None
+
+
+def take_turn(job) -> None:
+    """Run ``job()`` soon, in an event of its own, after the jobs already waiting."""
+    global _turns
+    if _turns is None or not shiboken6.isValid(_turns):
+        _turns = _Turns()
+    _turns.add(job)
 
 
 def _dock_of(widget: QWidget) -> QDockWidget | None:
@@ -26,13 +75,13 @@ def _dock_of(widget: QWidget) -> QDockWidget | None:
 class WhenSeen(QObject):
     """A panel's drawing work, done only while the panel can be seen.
 
-    ``request(job)`` runs ``job()`` at once if the panel is on screen; otherwise the job is
-    remembered — once, however often it is asked for — and run when the panel comes into view
-    (it is shown, or its dock's tab is picked): a panel out of view costs nothing while training
-    runs, and catches up in one go when looked at.
+    ``request(job)``: if the panel is on screen, ``job()`` runs in the panel's next turn
+    (``take_turn``); otherwise the job is remembered — once, however often it is asked for —
+    and run when the panel comes into view (it is shown, or its dock's tab is picked): a panel
+    out of view costs nothing while training runs, and catches up in one go when looked at.
 
     A panel that is not part of any window (made on its own, in a script or a test) has nothing
-    to tell it when it is seen, so it always keeps up to date.
+    to tell it when it is seen, so it always keeps up to date, at once.
     """
 
     def __init__(self, widget: QWidget):
@@ -41,13 +90,12 @@ class WhenSeen(QObject):
         self.pending: dict = {}            # job -> None, in the order first asked for
         self._dock = None
         self._dock_shown = True            # its tab is the one picked (from visibilityChanged)
-        self._catching_up = False
         self._scheduled = False
         widget.installEventFilter(self)
 
     def seen(self) -> bool:
         w = self.widget
-        if w.parentWidget() is None or self._catching_up:
+        if w.parentWidget() is None:
             return True
         self._follow_dock()
         if self._dock is None:
@@ -55,23 +103,20 @@ class WhenSeen(QObject):
         return self._dock_shown and w.isVisible()
 
     def request(self, job) -> None:
-        if self.seen():
+        if self.widget.parentWidget() is None:
+            job()                           # on its own: now
+        elif self.seen():
             self.pending.pop(job, None)
-            job()
+            take_turn(job)
         else:
             self.pending[job] = None
 
     def catch_up(self) -> None:
-        """Run every remembered job now (in the order first asked for)."""
+        """Give every remembered job a turn (in the order first asked for)."""
         self._scheduled = False
-        self._catching_up = True
-        try:
-            while self.pending:
-                job = next(iter(self.pending))
-                del self.pending[job]
-                job()
-        finally:
-            self._catching_up = False
+        jobs, self.pending = list(self.pending), {}
+        for job in jobs:
+            take_turn(job)
 
     # ---- coming into view --------------------------------------------------------------------
     def _follow_dock(self) -> None:

@@ -8,9 +8,10 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QLabel
+from PySide6.QtWidgets import QComboBox, QGraphicsItem, QLabel
 
-from .plot_panel import BLUE, LAYER_COLORS, ORANGE, PlotPanel, make_plot
+from .plot_panel import (BLUE, LAYER_COLORS, ORANGE, PlotPanel, SteadyAxes, SteadyRange,
+                         make_plot)
 
 #: Diverging colour map: negative weights blue, zero white, positive orange.
 WEIGHT_CMAP = pg.ColorMap([0.0, 0.5, 1.0], [(37, 92, 170), (250, 250, 250), (224, 112, 26)])
@@ -99,6 +100,10 @@ class HistogramView(PlotPanel):
         for plot, color in ((self.w_plot, BLUE), (self.g_plot, ORANGE)):
             plot.showGrid(x=True, y=True, alpha=0.15)
             plot.setLabel("left", "count")
+            plot.disableAutoRange()             # steady ranges instead (see _fit)
+            for name in ("left", "bottom"):     # axes and grid kept as pixmaps between changes
+                plot.getAxis(name).setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+        self.ranges = {id(p): (SteadyRange(), SteadyRange()) for p in (self.w_plot, self.g_plot)}
         self.w_curve = self.w_plot.plot(stepMode="center", fillLevel=0,
                                         brush=pg.mkBrush(47, 109, 181, 110), pen=BLUE)
         self.g_curve = self.g_plot.plot(stepMode="center", fillLevel=0,
@@ -138,14 +143,28 @@ class HistogramView(PlotPanel):
                 curve.setData([], [])
                 continue
             curve.setData(h.edges, h.counts)
+            self._fit(plot, h)
             note = (f"; {h.zero_fraction:.0%} are exactly 0, not shown"
                     if h.zero_fraction >= 0.005 else "")
             title = f"{title} (central 99%{note})"
             if plot.titleLabel.text != title:
                 plot.setTitle(title, size="9pt")
 
+    def _fit(self, plot, h) -> None:
+        """Ranges that change only when the histogram outgrows them or shrinks well inside."""
+        x_range, y_range = self.ranges[id(plot)]
+        x = x_range.fit(float(h.edges[0]), float(h.edges[-1]))
+        if x is not None:
+            plot.setXRange(*x, padding=0)
+        y = y_range.fit(0.0, float(h.counts.max()) if h.counts.size else 1.0)
+        if y is not None:
+            plot.setYRange(*y, padding=0)
+
     def _on_layer_combo_activated(self, index: int) -> None:
         self.layer = self.layer_combo.itemData(index)
+        for ranges in self.ranges.values():
+            for r in ranges:
+                r.reset()
         if self.state.views is not None:
             self._draw(self.state.views)
 
@@ -159,6 +178,7 @@ class GradNormView(PlotPanel):
         self.plot.getPlotItem().setLogMode(y=True)
         self.curves: dict[int, pg.PlotDataItem] = {}
         super().__init__(self.plot, icons, redraw_ms=300)
+        self.axes = SteadyAxes(self.plot.getPlotItem(), log_y=True)
         state.batchTrained.connect(self._on_state_batch_trained)
         state.historyReset.connect(self._on_state_history_reset)
 
@@ -185,9 +205,14 @@ class GradNormView(PlotPanel):
         for layer in list(self.curves):
             if layer not in norms:
                 self.plot.removeItem(self.curves.pop(layer))
+        lo, hi = np.inf, 0.0
         for layer, series in sorted(norms.items()):
             y = np.maximum(series.y, 1e-12)
             self._curve(layer).setData(series.x.copy(), y)
+            real = y[y > 1e-12]                 # (an exact 0 is not a scale to show)
+            if len(real):
+                lo, hi = min(lo, float(real.min())), max(hi, float(real.max()))
+        self.axes.update(self.state.history.steps, lo if hi > 0 else None, hi or None)
 
     def _on_state_batch_trained(self, event) -> None:
         self.request_redraw()
@@ -196,4 +221,5 @@ class GradNormView(PlotPanel):
         for curve in self.curves.values():
             self.plot.removeItem(curve)
         self.curves.clear()
+        self.axes.reset()
         self.request_redraw()

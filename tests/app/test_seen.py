@@ -1,6 +1,8 @@
-"""Panels out of view do no drawing until looked at (app.views.seen)."""
+"""Panels out of view do no drawing until looked at; panels in view take turns
+(app.views.seen)."""
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
 
@@ -36,14 +38,16 @@ def test_a_tabbed_panel_draws_only_once_its_tab_is_picked(qtbot):
     qtbot.waitExposed(win)
     front, behind = panels
     assert behind.isVisible()                 # Qt keeps a tab behind "visible" ...
-    for _ in range(5):                        # ... but it does not draw, however often asked
+    for _ in range(5):                        # ... but it does not draw, however often asked;
         behind.when_seen.request(behind.draw)
         front.when_seen.request(front.draw)
-    assert behind.drawn == 0 and front.drawn == 5
+    qtbot.waitUntil(lambda: front.drawn == 1)  # one in view draws in its next turn, once
+    qtbot.wait(50)
+    assert behind.drawn == 0 and front.drawn == 1
     docks[1].raise_()                         # picked: it catches up, once
     qtbot.waitUntil(lambda: behind.drawn == 1)
-    behind.when_seen.request(behind.draw)     # in view: at once
-    assert behind.drawn == 2
+    behind.when_seen.request(behind.draw)     # in view: in its next turn
+    qtbot.waitUntil(lambda: behind.drawn == 2)
     docks[1].close()                          # closed: waits again, until shown
     behind.when_seen.request(behind.draw)
     assert behind.drawn == 2
@@ -56,3 +60,18 @@ def test_a_panel_on_its_own_always_draws(qtbot):
     qtbot.addWidget(panel)
     panel.when_seen.request(panel.draw)
     assert panel.drawn == 1
+
+
+def test_panels_in_view_take_turns_one_per_event(qtbot):
+    import time
+
+    from app.views.seen import TURN_MS, take_turn
+    order, times = [], []
+    jobs = {n: (lambda n=n: (order.append(n), times.append(time.perf_counter())))
+            for n in "abc"}
+    for name in ("a", "b", "a", "c"):         # asked twice: still one turn
+        take_turn(jobs[name])
+    assert order == []                        # not in the event that asked
+    qtbot.waitUntil(lambda: len(order) == 3)
+    assert order == ["a", "b", "c"]
+    assert min(np.diff(times)) >= 0.8 * TURN_MS / 1000     # each in a turn of its own
