@@ -81,14 +81,24 @@ def _short(layer: dict) -> str:
     return str(layer.get("type", "?"))
 
 
+#: The summary's fields and their types (anything else in a file is not trusted).
+_SUMMARY_TYPES = {"saved_at": (int, float), "project_path": str, "layers": list,
+                  "params": int, "step": int, "epoch": int, "batch": int, "dataset": str,
+                  "val_accuracy": (int, float)}
+
+
 def read_summary(path) -> dict:
     """The summary a recovery file holds; ModelFileError if it is not a readable one."""
     bundle = io.read_bundle(path)
-    app = bundle.meta.get("extra", {}).get(APP_KEY) if isinstance(bundle.meta, dict) else None
+    extra = bundle.meta.get("extra") if isinstance(bundle.meta, dict) else None
+    app = extra.get(APP_KEY) if isinstance(extra, dict) else None
     summary = app.get(RECOVERY_KEY) if isinstance(app, dict) else None
     if bundle.kind != "project" or not isinstance(summary, dict):
         raise ModelFileError(f"{path}: not a recovery file of NN Studio")
-    return summary
+    clean = {k: v for k, v in summary.items() if k in _SUMMARY_TYPES
+             and isinstance(v, _SUMMARY_TYPES[k]) and not isinstance(v, bool)}
+    clean["layers"] = [str(x) for x in clean.get("layers", [])]
+    return clean
 
 
 def _when(seconds: float) -> str:
