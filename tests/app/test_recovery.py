@@ -166,3 +166,14 @@ def test_the_writer_keeps_only_the_newest_checkpoint_and_reports_failures(tmp_pa
     assert blocked.wait_idle(10)
     blocked.close()
     assert len(errors) == 1 and "a file" in errors[0]
+
+
+def test_a_second_window_does_not_autosave_over_the_first_ones_file(qtbot, window):
+    other = _launch(qtbot)
+    qtbot.addWidget(other)
+    try:
+        assert window.recovery.active and not other.recovery.active
+        assert other.recovery.writer is None and other.recovery.offer() is None
+    finally:
+        other.close()
+    assert window.recovery.lock.isLocked()      # the first window keeps its lock
