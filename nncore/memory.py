@@ -41,7 +41,7 @@ import numpy as np
 
 from . import layers as _layers
 from .hparams import pair
-from .network import _parse, infer_shapes  # noqa: F401  (infer_shapes: SpecError first)
+from .network import _parse, infer_shapes
 from .registry import get
 
 #: Samples per batch when a Trainer evaluates (``Trainer.evaluate``'s default).
