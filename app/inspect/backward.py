@@ -114,6 +114,10 @@ class BackwardPanel(QWidget):
         self._on_state_history_reset()
 
     # ---- model -> view -----------------------------------------------------------------------
+    def showEvent(self, event):
+        super().showEvent(event)
+        self.when_seen.catch_up_soon()
+
     def _on_state_history_reset(self):
         self._on_state_inspection_changed(self.state.inspection)
         self.norm_axes.reset()

@@ -42,14 +42,24 @@ def matrix_colours(cm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 class MatrixItem(pg.ImageItem):
-    """The heatmap image: reports a left click on a cell as (row, column) = (true, predicted).
-    ``tooltip(cell)`` (set by the panel) gives a cell's tooltip, made when the mouse is there."""
+    """The heatmap image: reports a left click on a cell as (row, column) = (true, predicted);
+    a cell's tooltip is made when the mouse is over it."""
     sigCellClicked = Signal(int, int)
 
     def __init__(self):
         super().__init__(axisOrder="row-major")
         self.k = 0
-        self.tooltip = lambda cell: ""
+        self.cm = None
+        self.names: list[str] = []
+
+    def tooltip(self, cell) -> str:
+        if self.cm is None or max(cell) >= len(self.cm):
+            return ""
+        i, j = cell
+        row = int(self.cm[i].sum())
+        share = self.cm[i, j] / row if row else 0.0
+        return (f"true {self.names[i]} → predicted {self.names[j]}: {int(self.cm[i, j]):,} "
+                f"({share:.1%} of the {row:,} {self.names[i]}s)")
 
     def cell_at(self, pos) -> tuple[int, int] | None:
         i, j = int(np.floor(pos.y())), int(np.floor(pos.x()))
@@ -214,7 +224,6 @@ class ConfusionPanel(QWidget):
         self.plot.setLabel("left", "true")
         self.image = MatrixItem()
         self.plot.addItem(self.image)
-        self.image.tooltip = self._cell_tooltip
         self.labels = CellLabels()
         self.plot.addItem(self.labels)
         self.selection = pg.QtWidgets.QGraphicsRectItem(0, 0, 1, 1)
@@ -281,6 +290,10 @@ class ConfusionPanel(QWidget):
         names = list(data.class_names) if data is not None else []
         return names if len(names) == k else [str(i) for i in range(k)]
 
+    def showEvent(self, event):
+        super().showEvent(event)
+        self.when_seen.catch_up_soon()
+
     def _on_model_entries_changed(self):
         n = len(self.model.entries)
         self.slider.blockSignals(True)
@@ -340,6 +353,7 @@ class ConfusionPanel(QWidget):
             texts[(cm == 0) & ~np.eye(k, dtype=bool)] = ""
         self.labels.set_cells(texts.astype(object), t > 0.6)
         names = self._class_names(k)
+        self.image.cm, self.image.names = cm, names
         if self._axes_for != (k, names):           # ticks and range only when they change
             self._axes_for = (k, names)
             ticks = [(i + 0.5, names[i]) for i in range(k)]
@@ -347,16 +361,6 @@ class ConfusionPanel(QWidget):
             self.plot.getAxis("left").setTicks([ticks])
             self.plot.setRange(xRange=(0, k), yRange=(0, k), padding=0.01)
         self._place_selection()
-
-    def _cell_tooltip(self, cell) -> str:
-        if self.cm is None or max(cell) >= len(self.cm):
-            return ""
-        i, j = cell
-        names = self._class_names(len(self.cm))
-        row = int(self.cm[i].sum())
-        share = self.cm[i, j] / row if row else 0.0
-        return (f"true {names[i]} → predicted {names[j]}: {int(self.cm[i, j]):,} "
-                f"({share:.1%} of the {row:,} {names[i]}s)")
 
     def _place_selection(self):
         cell = self.model.cell

@@ -146,6 +146,10 @@ class GalleryPanel(QWidget):
         model.imageSelected.connect(self._on_model_image_selected)
 
     # ---- model -> view -----------------------------------------------------------------------
+    def showEvent(self, event):
+        super().showEvent(event)
+        self.when_seen.catch_up_soon()
+
     def _on_model_cell_selected(self, i, j):
         self.when_seen.request(self._show_selected_cell)
 

@@ -226,6 +226,10 @@ class PadPanel(QWidget):
         data = self.state.data
         return list(data.class_names) if data is not None else [str(i) for i in range(10)]
 
+    def showEvent(self, event):
+        super().showEvent(event)
+        self.when_seen.catch_up_soon()
+
     def _on_state_data_changed(self, _data=None):
         self.bars.set_class_names(self._class_names())
         self.when_seen.request(self.predict)

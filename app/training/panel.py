@@ -293,6 +293,8 @@ class TrainingPanel(QScrollArea):
 
     def _on_state_run_state_changed(self, run_state: str) -> None:
         self._update_enabled()
+        if run_state != "running":          # stopped or paused: where it ended, at once
+            self._show_progress_now()
 
     def _on_state_spec_checked(self, check) -> None:
         self._update_enabled()

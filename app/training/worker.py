@@ -39,6 +39,7 @@ from nncore.train import Diverged, History, evaluate
 from .. import project
 from ..history import RunHistory
 from ..state import EpochReport, EvalData, Failure, ModelSnapshot, Progress
+from . import blas
 from .payloads import view_data
 
 #: Seconds between updates to the GUI while training runs (5 a second: the plots redraw at
@@ -212,6 +213,7 @@ class TrainingWorker(QObject):
 
     # ---- the loop (worker thread) ------------------------------------------------------------
     def _loop(self) -> None:
+        blas.limit_for_training()       # one BLAS thread per core but one (app.training.blas)
         while not self._quit:
             try:
                 self._iterate()

@@ -35,6 +35,7 @@ class _CurvesView(PlotPanel):
         state.batchTrained.connect(self._on_state_batch_trained)
         state.epochEvaluated.connect(self._on_state_epoch_evaluated)
         state.historyReset.connect(self._on_state_history_reset)
+        self.redraw_when_training_stops(state)
 
     def _on_state_batch_trained(self, event) -> None:
         self.request_redraw()

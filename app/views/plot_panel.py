@@ -233,6 +233,19 @@ class PlotPanel(QWidget):
         self._dirty = False
         self.redraw()
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.when_seen.catch_up_soon()
+
+    def redraw_when_training_stops(self, state) -> None:
+        """When training stops or pauses, redraw at once (no throttle, no turn): the learner
+        sees where it ended without waiting, and the plots agree with each other."""
+        state.runStateChanged.connect(self._on_state_run_state_changed)
+
+    def _on_state_run_state_changed(self, run_state: str) -> None:
+        if run_state != "running" and self._dirty and self.when_seen.seen():
+            self.redraw_now()
+
     def _redraw_if_visible(self) -> None:
         if self._dirty:
             self.when_seen.request(self._redraw_if_dirty)

@@ -13,7 +13,7 @@ then make several short pauses of the event loop instead of one long one.
 from __future__ import annotations
 
 import shiboken6
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QDockWidget, QWidget
 
 #: Milliseconds between two panels' turns: time for the first one's paint to happen between.
@@ -82,19 +82,21 @@ class WhenSeen(QObject):
 
     A panel that is not part of any window (made on its own, in a script or a test) has nothing
     to tell it when it is seen, so it always keeps up to date, at once.
+
+    The panel calls ``catch_up_soon()`` from its ``showEvent`` (a closed dock opened again);
+    a tab being picked is learnt from the dock. (It is the panel's child and keeps no reference
+    to it: no reference cycle for Python's garbage collector to break while Qt still uses it.)
     """
 
     def __init__(self, widget: QWidget):
         super().__init__(widget)
-        self.widget = widget
         self.pending: dict = {}            # job -> None, in the order first asked for
         self._dock = None
         self._dock_shown = True            # its tab is the one picked (from visibilityChanged)
         self._scheduled = False
-        widget.installEventFilter(self)
 
     def seen(self) -> bool:
-        w = self.widget
+        w = self.parent()
         if w.parentWidget() is None:
             return True
         self._follow_dock()
@@ -103,7 +105,7 @@ class WhenSeen(QObject):
         return self._dock_shown and w.isVisible()
 
     def request(self, job) -> None:
-        if self.widget.parentWidget() is None:
+        if self.parent().parentWidget() is None:
             job()                           # on its own: now
         elif self.seen():
             self.pending.pop(job, None)
@@ -120,7 +122,7 @@ class WhenSeen(QObject):
 
     # ---- coming into view --------------------------------------------------------------------
     def _follow_dock(self) -> None:
-        dock = _dock_of(self.widget)
+        dock = _dock_of(self.parent())
         if dock is not self._dock:
             if self._dock is not None:
                 self._dock.visibilityChanged.disconnect(self._on_dock_visibility_changed)
@@ -132,14 +134,9 @@ class WhenSeen(QObject):
     def _on_dock_visibility_changed(self, visible: bool) -> None:
         self._dock_shown = visible
         if visible:
-            self._catch_up_soon()
+            self.catch_up_soon()
 
-    def eventFilter(self, obj, event) -> bool:
-        if obj is self.widget and event.type() == QEvent.Type.Show:
-            self._catch_up_soon()
-        return False
-
-    def _catch_up_soon(self) -> None:
+    def catch_up_soon(self) -> None:
         """After the dock layout has put the panel in place (the same event would be too
         early: a tab's dock is moved on screen after it says it is visible)."""
         if self.pending and not self._scheduled:

@@ -42,6 +42,7 @@ class WeightTilesView(PlotPanel):
         super().__init__(self.graphics, icons, extra_widgets=(self.layer_combo,))
         self.layout().addWidget(self.note)
         state.viewsChanged.connect(self._on_state_views_changed)
+        self.redraw_when_training_stops(state)
 
     def _on_state_views_changed(self, views) -> None:
         self.request_redraw()
@@ -111,6 +112,7 @@ class HistogramView(PlotPanel):
         self.layer = None
         super().__init__(self.graphics, icons, extra_widgets=(self.layer_combo,))
         state.viewsChanged.connect(self._on_state_views_changed)
+        self.redraw_when_training_stops(state)
 
     def _on_state_views_changed(self, views) -> None:
         self.request_redraw()
@@ -181,6 +183,7 @@ class GradNormView(PlotPanel):
         self.axes = SteadyAxes(self.plot.getPlotItem(), log_y=True)
         state.batchTrained.connect(self._on_state_batch_trained)
         state.historyReset.connect(self._on_state_history_reset)
+        self.redraw_when_training_stops(state)
 
     def _name(self, layer: int) -> str:
         name = f"{layer + 1}"
