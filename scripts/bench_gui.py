@@ -244,11 +244,15 @@ def _children_seconds() -> float:
 
 
 def run_child(kind: str, epochs: int, env: dict) -> dict:
-    """Run one measurement in a fresh process; adds ``others``: the cores other processes kept
-    busy meanwhile (on average over the run, the process's start-up included)."""
-    busy0, own0, t0 = _busy_seconds(), _children_seconds(), time.perf_counter()
-    out = subprocess.run([sys.executable, __file__, "--child", kind, "--epochs", str(epochs)],
-                         env=env, capture_output=True, text=True, cwd=ROOT)
+    """Run one measurement in a fresh process with fresh settings (a window floated by one run
+    would otherwise come back floated in the next); adds ``others``: the cores other processes
+    kept busy meanwhile (on average over the run, the process's start-up included)."""
+    with tempfile.TemporaryDirectory() as tmp:      # fresh settings: the default layout
+        env = dict(env, NN_STUDIO_SETTINGS=str(Path(tmp) / "s.ini"),
+                   NN_STUDIO_RECOVERY=str(Path(tmp) / "recovery.nnproj"))
+        busy0, own0, t0 = _busy_seconds(), _children_seconds(), time.perf_counter()
+        out = subprocess.run([sys.executable, __file__, "--child", kind, "--epochs", str(epochs)],
+                             env=env, capture_output=True, text=True, cwd=ROOT)
     if out.returncode != 0:
         raise RuntimeError(f"{kind} run failed:\n{out.stderr}")
     result = json.loads(out.stdout.strip().splitlines()[-1])
@@ -270,8 +274,12 @@ def main(argv=None) -> int:
     ap.add_argument("--attribute", action="store_true",
                     help="also run the window without the inspection panels, to see what they "
                          "cost")
+    ap.add_argument("--all-cores", action="store_true",
+                    help="also run the window with BLAS on every core (OPENBLAS_NUM_THREADS), "
+                         "to see whether the core left to drawing is worth it")
     ap.add_argument("--child", choices=("headless", "window", "window-every-panel",
-                                        "headless-app-threads", "window-without-inspection"),
+                                        "headless-app-threads", "window-without-inspection",
+                                        "window-all-cores"),
                     help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.launch_child:
@@ -296,11 +304,16 @@ def main(argv=None) -> int:
     kinds = ["headless", "headless-app-threads", "window", "window-every-panel"]
     if args.attribute:
         kinds.append("window-without-inspection")
+    if args.all_cores:
+        kinds.append("window-all-cores")
     runs = {k: [] for k in kinds}
     for r in range(args.rounds):
         line = []
         for kind in kinds:
-            res = run_child(kind, args.epochs, env)
+            cores = str(os.cpu_count() or 1)
+            res = run_child(kind, args.epochs,
+                            dict(env, OPENBLAS_NUM_THREADS=cores, OMP_NUM_THREADS=cores)
+                            if kind == "window-all-cores" else env)
             runs[kind].append(res)
             text = f"{kind} {res['samples_per_sec']:,.0f}/s"
             if "stall_ms" in res:
@@ -326,7 +339,8 @@ def main(argv=None) -> int:
     print(f"  headless, the window's BLAS threads {med('headless-app-threads'):9,.0f} samples/s")
     for kind, what in (("window", "window, default layout"),
                        ("window-every-panel", "window, every panel in view"),
-                       ("window-without-inspection", "window without inspection panels")):
+                       ("window-without-inspection", "window without inspection panels"),
+                       ("window-all-cores", "window, BLAS on every core")):
         if kind not in runs:
             continue
         print(f"  {what:35s} {med(kind):9,.0f} samples/s = {ratio(kind, 'headless'):.0%} of "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtWidgets import QGraphicsItem
 
 from .plot_panel import (BLUE, GREEN, LIGHT_BLUE, LIGHT_GREEN, ORANGE, REDRAW_MS, PlotPanel,
                          SteadyAxes, make_plot)
@@ -16,6 +17,14 @@ from .plot_panel import (BLUE, GREEN, LIGHT_BLUE, LIGHT_GREEN, ORANGE, REDRAW_MS
 
 #: Points of a smoothed curve that are drawn (thick lines are slow to draw in software).
 SMOOTH_POINTS = 300
+
+
+def cache_between_epochs(*items) -> None:
+    """The per-epoch curves change once an epoch: kept as pixmaps meanwhile, so that a redraw
+    of the batch curves over them copies them instead of painting their symbols again."""
+    for item in items:
+        for part in (item.curve, item.scatter):
+            part.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
 
 
 def _set(curve, series, scale: float = 1.0, max_points: int | None = None) -> None:
@@ -80,6 +89,7 @@ class LossView(_CurvesView):
                           symbol="o", symbolSize=7, symbolBrush=ORANGE, symbolPen="w")
         for c in (self.raw, self.smooth):
             c.setSkipFiniteCheck(False)
+        cache_between_epochs(self.train_epoch, self.val)
         self.axes = SteadyAxes(self.plot.getPlotItem())
         self.redraw_now()
 
@@ -120,6 +130,7 @@ class AccuracyView(_CurvesView):
                             symbolSize=6, symbolBrush=GREEN, symbolPen=None)
         self.val = p.plot(name="validation (epoch)", pen=pg.mkPen(ORANGE, width=2),
                           symbol="o", symbolSize=7, symbolBrush=ORANGE, symbolPen="w")
+        cache_between_epochs(self.train, self.val)
         self.axes = SteadyAxes(self.plot.getPlotItem(), y_range=(0, 100))
         self.plot.getPlotItem().setLimits(yMin=-5, yMax=105)
         self.redraw_now()

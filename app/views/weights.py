@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QGraphicsItem, QLabel
+from PySide6.QtWidgets import QComboBox, QGraphicsItem, QLabel, QSizePolicy
 
 from .plot_panel import (BLUE, LAYER_COLORS, ORANGE, PlotPanel, SteadyAxes, SteadyRange,
                          make_plot)
@@ -95,9 +95,13 @@ class HistogramView(PlotPanel):
         self.layer_combo.activated.connect(self._on_layer_combo_activated)
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setObjectName("histogramView")
-        self.w_plot = self.graphics.addPlot(title="weights W")
+        # the titles stay as they are (a new title lays the plots out again); what changes,
+        # the share of exact zeros, is said in the header
+        self.w_plot = self.graphics.addPlot(title="weights W (central 99%)")
         self.graphics.nextRow()
-        self.g_plot = self.graphics.addPlot(title="gradients dL/dW")
+        self.g_plot = self.graphics.addPlot(title="gradients dL/dW (central 99%)")
+        for plot in (self.w_plot, self.g_plot):
+            plot.titleLabel.setText(plot.titleLabel.text, size="9pt")
         for plot, color in ((self.w_plot, BLUE), (self.g_plot, ORANGE)):
             plot.showGrid(x=True, y=True, alpha=0.15)
             plot.setLabel("left", "count")
@@ -111,6 +115,7 @@ class HistogramView(PlotPanel):
                                         brush=pg.mkBrush(224, 112, 26, 110), pen=ORANGE)
         self.layer = None
         super().__init__(self.graphics, icons, extra_widgets=(self.layer_combo,))
+        self.legend.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # no re-layout
         state.viewsChanged.connect(self._on_state_views_changed)
         self.redraw_when_training_stops(state)
 
@@ -137,20 +142,21 @@ class HistogramView(PlotPanel):
         self._draw(views)
 
     def _draw(self, views) -> None:
-        for curve, plot, title, hists in (
-                (self.w_curve, self.w_plot, "weights W", views.weight_hists),
-                (self.g_curve, self.g_plot, "gradients dL/dW", views.grad_hists)):
+        zeros = []
+        for curve, plot, name, hists in (
+                (self.w_curve, self.w_plot, "W", views.weight_hists),
+                (self.g_curve, self.g_plot, "dL/dW", views.grad_hists)):
             h = hists.get(self.layer)
             if h is None:
                 curve.setData([], [])
                 continue
             curve.setData(h.edges, h.counts)
             self._fit(plot, h)
-            note = (f"; {h.zero_fraction:.0%} are exactly 0, not shown"
-                    if h.zero_fraction >= 0.005 else "")
-            title = f"{title} (central 99%{note})"
-            if plot.titleLabel.text != title:
-                plot.setTitle(title, size="9pt")
+            if h.zero_fraction >= 0.005:
+                zeros.append(f"{h.zero_fraction:.0%} of {name}")
+        text = f"exactly 0, not shown: {', '.join(zeros)}" if zeros else ""
+        if self.legend.text() != text:
+            self.legend.setText(text)
 
     def _fit(self, plot, h) -> None:
         """Ranges that change only when the histogram outgrows them or shrinks well inside."""
