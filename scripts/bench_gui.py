@@ -1,22 +1,26 @@
 """Benchmark of the window while it trains (not a test: it prints figures for the README).
 
-    .venv/bin/python scripts/bench_gui.py [--epochs 2] [--rounds 3] [--attribute]
+    .venv/bin/python scripts/bench_gui.py [--rounds 3] [--epochs 10] [--stall-epochs 2]
+                                          [--attribute] [--all-cores]
 
-What it measures, with the default network on the full built-in MNIST:
+What it measures, with the default network and settings on the full built-in MNIST:
 
 1. Launch: seconds from starting ``python -m app``'s code in a fresh process until the window
    is shown, and until the data set is loaded (Train works from then on).
-2. Responsiveness: while the window trains with its live views, a 5 ms timer in the GUI thread
-   records the longest gap between its ticks: the longest stall of the event loop. Measured in
-   the default layout (the inspection panels tabbed behind the loss plot and the weights) and
-   with every panel in view (each dock floated beside the window, a confusion-matrix cell
-   selected and a digit on the drawing pad, so that every panel draws all the time).
-3. Throughput: samples per second of training in the window (pressing Train until the run is
-   over, evaluation after each epoch included) against training the same network with the same
-   settings headless, the way ``nn-train`` does it (``Trainer.fit``): with NumPy's default
-   BLAS threads, as ``nn-train`` starts, and with the window's (one BLAS thread per core but
-   one). Runs alternate, each in a fresh process started the way its command starts, and
-   medians are reported.
+2. Throughput: samples per second of a whole training run in the window (pressing Train until
+   the run is over: the app's 10 epochs, evaluation after each included) against training the
+   same network with the same settings headless, the way ``nn-train`` does it
+   (``Trainer.fit``): with NumPy's default BLAS threads, as ``nn-train`` starts, and with the
+   window's (one BLAS thread per core but one). Runs alternate, each in a fresh process
+   started the way its command starts, with fresh settings, and medians are reported.
+3. Responsiveness, in runs of their own (``--stall-epochs``, two epoch ends): a 5 ms timer in
+   the GUI thread records the longest gap between its ticks, the longest stall of the event
+   loop, and how much of it the GUI thread spent computing. (The timer wakes the GUI thread
+   200 times a second, which costs the training thread a few percent: so it is not running
+   while throughput is measured.)
+   Both are measured in the default layout (the inspection panels tabbed behind the loss plot
+   and the weights) and with every panel in view (each tabbed dock floated beside the window,
+   a confusion-matrix cell selected and a digit on the drawing pad, so that every panel draws).
 4. The machine's load during each run: the cores other processes kept busy meanwhile (from
    /proc/stat, minus the run's own CPU time), since on a shared machine they change every
    figure above.
@@ -165,7 +169,7 @@ def show_every_panel(w) -> None:
     w.findChild(QWidget, "drawingPadPanel").canvas.load_ink(ink)
 
 
-def in_window(app, epochs: int, every_panel: bool = False) -> dict:
+def in_window(app, epochs: int, every_panel: bool = False, meter: bool = True) -> dict:
     from PySide6.QtCore import QEventLoop, QTimer
     from app.main_window import MainWindow
 
@@ -187,22 +191,25 @@ def in_window(app, epochs: int, every_panel: bool = False) -> dict:
     config = w.state.config
     config.epochs = epochs
     w.state.set_config(config)
-    meter = StallMeter()
+    stalls = StallMeter()
     wait_until(lambda: not w.controller._configure_timer.isActive())
     t0, cpu0 = time.perf_counter(), time.thread_time()
-    meter.start()
+    if meter:
+        stalls.start()
     done = QEventLoop()       # one event loop until the run ends: no polling of our own
     w.state.runStateChanged.connect(lambda rs: done.quit() if rs == "finished" else None)
     w.training_panel.train_button.click()
     done.exec()
     seconds = time.perf_counter() - t0
     gui_cpu = (time.thread_time() - cpu0) / seconds
-    meter.stop()
+    stalls.stop()
     n = w.state.data.n_train
-    result = {"samples_per_sec": epochs * n / seconds, "stall_ms": meter.longest_stall_ms(),
-              "stall_cpu_ms": meter.longest_stall_cpu_ms(), "stalls_over_50": meter.stalls_over(50),
-              "p99_stall_ms": meter.p99_stall_ms(), "gui_cpu": gui_cpu,
+    result = {"samples_per_sec": epochs * n / seconds, "gui_cpu": gui_cpu,
               "val_accuracy": float(w.state.history["val_accuracy"].y[-1])}
+    if meter:
+        result.update(stall_ms=stalls.longest_stall_ms(), p99_stall_ms=stalls.p99_stall_ms(),
+                      stall_cpu_ms=stalls.longest_stall_cpu_ms(),
+                      stalls_over_50=stalls.stalls_over(50))
     w.close()
     w.deleteLater()
     return result
@@ -223,7 +230,8 @@ def child(args) -> dict:
     qapp = QApplication([])
     from app import style
     style.apply(qapp)
-    return in_window(qapp, args.epochs, every_panel=args.child == "window-every-panel")
+    return in_window(qapp, args.epochs, every_panel=args.child == "window-every-panel",
+                     meter=args.meter)
 
 
 # ---- the machine's load -------------------------------------------------------------------------
@@ -243,7 +251,7 @@ def _children_seconds() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def run_child(kind: str, epochs: int, env: dict) -> dict:
+def run_child(kind: str, epochs: int, env: dict, meter: bool = False) -> dict:
     """Run one measurement in a fresh process with fresh settings (a window floated by one run
     would otherwise come back floated in the next); adds ``others``: the cores other processes
     kept busy meanwhile (on average over the run, the process's start-up included)."""
@@ -251,7 +259,8 @@ def run_child(kind: str, epochs: int, env: dict) -> dict:
         env = dict(env, NN_STUDIO_SETTINGS=str(Path(tmp) / "s.ini"),
                    NN_STUDIO_RECOVERY=str(Path(tmp) / "recovery.nnproj"))
         busy0, own0, t0 = _busy_seconds(), _children_seconds(), time.perf_counter()
-        out = subprocess.run([sys.executable, __file__, "--child", kind, "--epochs", str(epochs)],
+        out = subprocess.run([sys.executable, __file__, "--child", kind, "--epochs", str(epochs)]
+                             + (["--meter"] if meter else []),
                              env=env, capture_output=True, text=True, cwd=ROOT)
     if out.returncode != 0:
         raise RuntimeError(f"{kind} run failed:\n{out.stderr}")
@@ -267,8 +276,12 @@ def _median(values) -> float:
 
 
 def main(argv=None) -> int:
+    from nncore.session import TrainingConfig
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--epochs", type=int, default=TrainingConfig().epochs,
+                    help="epochs per throughput run (default: the app's, %(default)s)")
+    ap.add_argument("--stall-epochs", type=int, default=2,
+                    help="epochs per run that measures the stalls (default %(default)s)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--launch-child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--attribute", action="store_true",
@@ -281,6 +294,7 @@ def main(argv=None) -> int:
                                         "headless-app-threads", "window-without-inspection",
                                         "window-all-cores"),
                     help=argparse.SUPPRESS)
+    ap.add_argument("--meter", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.launch_child:
         launch_child()
@@ -296,37 +310,43 @@ def main(argv=None) -> int:
     launch = measure_launch()
     print(f"launch: window shown after {launch['shown']:.2f} s, data loaded (Train works) "
           f"after {launch['ready']:.2f} s (median of 3 fresh processes)")
-    from nncore.session import TrainingConfig
     config = TrainingConfig()
     print(f"network: the seed MLP (101,770 weights); {config.optimizer}, batch "
-          f"{config.batch_size}, {args.epochs} epochs of full MNIST per run; "
-          f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f} at the start")
-    kinds = ["headless", "headless-app-threads", "window", "window-every-panel"]
+          f"{config.batch_size}; {args.epochs} epochs of full MNIST per throughput run, "
+          f"{args.stall_epochs} per stall run; {os.cpu_count()} cores; load average "
+          f"{os.getloadavg()[0]:.2f} at the start")
+    windows = ["window", "window-every-panel"]
     if args.attribute:
-        kinds.append("window-without-inspection")
+        windows.append("window-without-inspection")
     if args.all_cores:
-        kinds.append("window-all-cores")
+        windows.append("window-all-cores")
+    kinds = ["headless", "headless-app-threads"] + windows
     runs = {k: [] for k in kinds}
+    stall_runs = {k: [] for k in windows}
+    cores = str(os.cpu_count() or 1)
     for r in range(args.rounds):
         line = []
         for kind in kinds:
-            cores = str(os.cpu_count() or 1)
-            res = run_child(kind, args.epochs,
-                            dict(env, OPENBLAS_NUM_THREADS=cores, OMP_NUM_THREADS=cores)
-                            if kind == "window-all-cores" else env)
+            kind_env = dict(env, OPENBLAS_NUM_THREADS=cores, OMP_NUM_THREADS=cores) \
+                if kind == "window-all-cores" else env
+            res = run_child(kind, args.epochs, kind_env)
             runs[kind].append(res)
             text = f"{kind} {res['samples_per_sec']:,.0f}/s"
-            if "stall_ms" in res:
-                text += (f" (stall {res['stall_ms']:.0f} ms of which GUI CPU "
-                         f"{res['stall_cpu_ms']:.0f}, {res['stalls_over_50']} over 50 ms, "
-                         f"p99 {res['p99_stall_ms']:.0f}, GUI {res['gui_cpu']:.0%})")
+            if "gui_cpu" in res:
+                text += f" (GUI {res['gui_cpu']:.0%})"
+            if kind in stall_runs:
+                st = run_child(kind, args.stall_epochs, kind_env, meter=True)
+                stall_runs[kind].append(st)
+                text += (f", stall {st['stall_ms']:.0f} ms of which GUI CPU "
+                         f"{st['stall_cpu_ms']:.0f}, {st['stalls_over_50']} over 50 ms, "
+                         f"p99 {st['p99_stall_ms']:.0f}")
             if "others" in res:
                 text += f" [others {res['others']:.2f} cores]"
             line.append(text)
         print(f"round {r + 1}: " + "; ".join(line), flush=True)
 
-    def med(kind, key="samples_per_sec"):
-        return _median([x[key] for x in runs[kind]])
+    def med(kind, key="samples_per_sec", source=runs):
+        return _median([x[key] for x in source[kind]])
 
     def ratio(a, b):
         return _median([x["samples_per_sec"] / y["samples_per_sec"]
@@ -334,7 +354,7 @@ def main(argv=None) -> int:
 
     others = _median([x["others"] for k in kinds for x in runs[k] if "others" in x])
     print(f"medians over {args.rounds} rounds (other processes kept {others:.2f} of "
-          f"{os.cpu_count()} cores busy, median over all runs):")
+          f"{os.cpu_count()} cores busy, median over the throughput runs):")
     print(f"  headless, nn-train's BLAS threads   {med('headless'):9,.0f} samples/s")
     print(f"  headless, the window's BLAS threads {med('headless-app-threads'):9,.0f} samples/s")
     for kind, what in (("window", "window, default layout"),
@@ -344,10 +364,10 @@ def main(argv=None) -> int:
         if kind not in runs:
             continue
         print(f"  {what:35s} {med(kind):9,.0f} samples/s = {ratio(kind, 'headless'):.0%} of "
-              f"nn-train's, {ratio(kind, 'headless-app-threads'):.0%} of the same threads'; "
-              f"longest stall {max(x['stall_ms'] for x in runs[kind]):.0f} ms (worst round), "
-              f"99th percentile {med(kind, 'p99_stall_ms'):.0f} ms, GUI thread "
-              f"{med(kind, 'gui_cpu'):.0%} of a core")
+              f"nn-train's, {ratio(kind, 'headless-app-threads'):.0%} of the same threads', "
+              f"GUI thread {med(kind, 'gui_cpu'):.0%} of a core; longest stall "
+              f"{max(x['stall_ms'] for x in stall_runs[kind]):.0f} ms (worst round), 99th "
+              f"percentile {med(kind, 'p99_stall_ms', stall_runs):.0f} ms")
     return 0
 
 

@@ -1,9 +1,9 @@
 """Pacing of the live views: the GUI thread keeps to a CPU budget while training runs.
 
 Training runs in a worker thread, but Python lets only one thread run Python code at a time:
-every millisecond the window spends drawing is a millisecond the worker may wait. The pacer
-measures the GUI thread's own CPU time (``time.thread_time``) once a second while training
-runs; above ``BUDGET`` of one core it slows the views' redraws down (up to ``MAX_SLOWDOWN``
+every millisecond the window spends drawing is a millisecond the worker may wait (measured:
+the worker loses about twice the GUI thread's share of a core). The pacer measures the GUI
+thread's own CPU time (``time.thread_time``) twice a second while training runs; above ``BUDGET`` of one core it slows the views' redraws down (up to ``MAX_SLOWDOWN``
 times their normal interval), below half of it it speeds them up again. On a fast machine the
 views redraw at their normal rate; on a slow or busy one, less often, and training keeps its
 pace.
@@ -15,7 +15,7 @@ import time
 from PySide6.QtCore import QObject, QTimer, Signal
 
 #: Fraction of one core the GUI thread may use for itself while training runs.
-BUDGET = 0.10
+BUDGET = 0.05
 MAX_SLOWDOWN = 6.0
 STEP = 1.5
 
@@ -28,7 +28,7 @@ class DrawPacer(QObject):
         self.slowdown = 1.0
         self.last_fraction = 0.0
         self._timer = QTimer(self)
-        self._timer.setInterval(1000)
+        self._timer.setInterval(500)
         self._timer.timeout.connect(self._on_timer_timeout)
         self._mark = None
         state.runStateChanged.connect(self._on_state_run_state_changed)
