@@ -108,7 +108,11 @@ class HistogramView(PlotPanel):
             plot.disableAutoRange()             # steady ranges instead (see _fit)
             for name in ("left", "bottom"):     # axes and grid kept as pixmaps between changes
                 plot.getAxis(name).setCacheMode(QGraphicsItem.DeviceCoordinateCache)
-        self.ranges = {id(p): (SteadyRange(), SteadyRange()) for p in (self.w_plot, self.g_plot)}
+            plot.getAxis("left").setWidth(52)   # wider or narrower labels: no re-layout
+        # the gradients narrow fast while a network learns: ranges follow them only when the
+        # histogram has shrunk to a quarter of its range
+        self.ranges = {id(p): (SteadyRange(fill=0.25, margin=0.15), SteadyRange(fill=0.25))
+                       for p in (self.w_plot, self.g_plot)}
         self.w_curve = self.w_plot.plot(stepMode="center", fillLevel=0,
                                         brush=pg.mkBrush(47, 109, 181, 110), pen=BLUE)
         self.g_curve = self.g_plot.plot(stepMode="center", fillLevel=0,
