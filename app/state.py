@@ -89,6 +89,8 @@ class Progress:
     samples_per_sec: float = 0.0
     elapsed: float = 0.0        # seconds spent training in this run
     lr: float = 0.0
+    rewind_step: int = -1       # where Rewind goes (batches in all); -1: nowhere
+    rewind_epoch: int = 0       # ... its epochs completed
 
 
 @dataclass

@@ -101,25 +101,50 @@ def _data_key(config: TrainingConfig) -> tuple:
             config.standardize)
 
 
-def failure_from(exc: BaseException) -> Failure:
-    """A readable message for an exception from the worker, with the traceback as details."""
-    details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+def _diverged_details(exc, trainer) -> str:
+    """The numbers of a divergence: where, the loss, the learning rate, the last good state."""
+    lines = [f"Reason: {exc.reason}", f"Batch: {exc.step:,} (batches in all)",
+             f"Loss of that batch: {exc.loss:.4g}"]
+    if trainer is not None:
+        opt = trainer.optimizer
+        settings = ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
+                             for k, v in opt.get_config().items())
+        lines.append(f"Optimizer: {type(opt).__name__} ({settings})")
+        good = trainer.good_state
+        if good is not None:
+            lines.append(f"Last good state: batch {good.step:,}, end of epoch {good.epoch}"
+                         if good.step else "Last good state: the initial weights (no epoch "
+                         "had finished)")
+    return "\n".join(lines)
+
+
+def failure_from(exc: BaseException, trainer=None) -> Failure:
+    """A readable message for an exception from the worker. The details say what helps (the
+    reason, the numbers, the file, nncore's message); only a genuine fault (an exception
+    nothing here expects) gets its traceback, for whoever debugs it."""
     if isinstance(exc, Diverged):
-        return Failure("Training diverged", f"Training paused: {exc.reason}", details,
-                       kind="diverged", can_rewind=True)
+        return Failure("Training diverged", f"Training paused: {exc.reason}",
+                       _diverged_details(exc, trainer), kind="diverged", can_rewind=True)
     if isinstance(exc, MemoryError):
         return Failure("Out of memory",
                        "The computer ran out of memory while training. Make the network smaller "
                        "(fewer units or filters) or the batch size smaller, then train again.",
-                       details)
-    if isinstance(exc, SpecError):
-        return Failure("The network cannot be built", str(exc), details, kind="settings")
-    if isinstance(exc, DataError):
-        return Failure("The data does not fit", str(exc), details, kind="settings")
+                       f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+    if isinstance(exc, (SpecError, DataError)):
+        parts = [str(exc)] + [f"{name.capitalize()}: {getattr(exc, name)}"
+                              for name in ("field", "expected", "received")
+                              if getattr(exc, name, None) is not None]
+        title = "The network cannot be built" if isinstance(exc, SpecError) else \
+            "The data does not fit"
+        return Failure(title, str(exc), "\n".join(parts), kind="settings")
     if isinstance(exc, ModelFileError):
-        return Failure("The file cannot be opened", str(exc), details, kind="file")
+        return Failure("The file cannot be opened", str(exc), f"nncore: {exc}", kind="file")
     if isinstance(exc, OSError):
+        path = exc.filename if exc.filename is not None else ""
+        details = (f"File: {path}\n" if path else "") + \
+            f"Problem: {exc.strerror or exc} (error {exc.errno})"
         return Failure("The file cannot be written", str(exc), details, kind="file")
+    details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     return Failure("Training stopped by an error",
                    f"{type(exc).__name__}: {exc}. The network and its history are kept; "
                    f"you can train again.", details)
@@ -232,7 +257,9 @@ class TrainingWorker(QObject):
         try:
             name, args = self._queue.get(block=not running)
         except queue.Empty:
-            self._train_batch()
+            name, args = None, ()
+        if name is None:                # (outside the except: an error here is not "during
+            self._train_batch()         # the handling of queue.Empty")
             return
         getattr(self, f"_cmd_{name}")(*args)
 
@@ -244,7 +271,7 @@ class TrainingWorker(QObject):
         if mode == "running" or self._trainer is None:
             mode = "paused" if self._trainer is not None and self._trainer.step else "idle"
         self._set_mode(mode, force=True)
-        self.failed.emit(failure_from(exc))
+        self.failed.emit(failure_from(exc, self._trainer))
 
     # ---- commands ----------------------------------------------------------------------------
     def _cmd_quit(self):
@@ -277,6 +304,8 @@ class TrainingWorker(QObject):
                     self._trainer.base_lr = value
         if self._mode in ("running", "paused") and self._run_start_epoch is not None:
             self._target_epoch = self._run_start_epoch + self._config.epochs
+        if self._mode != "running":
+            self._flush(heavy=False, force=True)    # the window shows the new target now
 
     def _cmd_prepare(self):
         """Load the data set now (at startup), so the first Train is immediate."""
@@ -300,10 +329,17 @@ class TrainingWorker(QObject):
         self._pause_point = self._trainer.snapshot()
         self._set_mode("paused")
 
+    def _begin_run_if_none(self):
+        """Stepping from idle or finished begins a run of ``epochs`` epochs, as Train would."""
+        if self._mode in ("idle", "finished") or self._target_epoch <= self._trainer.epoch:
+            self._run_start_epoch = self._trainer.epoch
+            self._target_epoch = self._trainer.epoch + self._config.epochs
+
     def _cmd_step_batch(self):
         if self._mode == "running":
             return
         self._ensure_trainer()
+        self._begin_run_if_none()
         if self._pause_point is None:
             self._pause_point = self._trainer.snapshot()
         self._step_inspected()
@@ -313,6 +349,7 @@ class TrainingWorker(QObject):
         if self._mode == "running":
             return
         self._ensure_trainer()
+        self._begin_run_if_none()
         if self._pause_point is None:
             self._pause_point = self._trainer.snapshot()
         self._stop_at_epoch_end = True
@@ -519,7 +556,10 @@ class TrainingWorker(QObject):
         if self._running_since is not None:
             elapsed += time.perf_counter() - self._running_since
         speed = t._speed or 0.0
+        back = self._pause_point
         return Progress(step=t.step, epoch=t.epoch, batch=t.batch,
+                        rewind_step=back.step if back is not None else -1,
+                        rewind_epoch=back.epoch if back is not None else 0,
                         batches_per_epoch=t.batches_per_epoch,
                         target_epoch=max(self._target_epoch, t.epoch),
                         samples_per_sec=speed if math.isfinite(speed) else 0.0,
