@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtCore import QLineF, QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen
 from PySide6.QtWidgets import QScrollArea, QSizePolicy, QWidget
 from superqt.utils import create_worker
@@ -20,6 +20,8 @@ from .palette import GROUP_COLORS
 
 MAX_UNITS = 40
 MAX_INPUTS = 256
+#: Weight lines are drawn in this many strengths per sign.
+LEVELS = 12
 GAP = 26
 MARGIN = 16
 #: A wide network is drawn smaller to fit, down to this scale; below it the view scrolls.
@@ -284,14 +286,21 @@ def _render_weight_lines(w, yi, yo, in_x, out_x, area: QRectF, ratio: float) -> 
     p.setRenderHint(QPainter.Antialiasing)
     p.scale(ratio, ratio)
     p.translate(-area.left(), -area.top())
-    vmax = float(np.abs(w).max()) or 1.0
-    for i in range(w.shape[0]):
-        for j in range(w.shape[1]):
-            v = float(w[i, j]) / vmax
-            c = QColor(POSITIVE if v >= 0 else NEGATIVE)
-            c.setAlphaF(min(1.0, 0.06 + 0.9 * abs(v)))
-            p.setPen(QPen(c, 0.6 + 1.2 * abs(v)))
-            p.drawLine(QPointF(in_x, yi[i]), QPointF(out_x, yo[j]))
+    # one pen per sign and strength level (the eye tells no more apart), weakest first: the
+    # strong weights on top, and little Python per line (this thread shares the interpreter
+    # with training)
+    v = np.asarray(w, dtype=np.float64) / (float(np.abs(w).max()) or 1.0)
+    level = np.minimum((np.abs(v) * LEVELS).astype(int), LEVELS - 1)
+    for k in range(LEVELS):
+        strength = (k + 0.5) / LEVELS
+        for colour, sign in ((POSITIVE, v >= 0), (NEGATIVE, v < 0)):
+            ii, jj = np.nonzero(sign & (level == k))
+            if len(ii):
+                c = QColor(colour)
+                c.setAlphaF(min(1.0, 0.06 + 0.9 * strength))
+                p.setPen(QPen(c, 0.6 + 1.2 * strength))
+                p.drawLines([QLineF(in_x, a, out_x, b)
+                             for a, b in zip(yi[ii].tolist(), yo[jj].tolist())])
     p.end()
     return image
 

@@ -274,12 +274,14 @@ class PadPanel(QWidget):
 
 
 class _NetCache:
-    """The network the pad's worker last built, rebuilt only when the snapshot changes (the pad
-    runs one job at a time, so only one thread uses it at once)."""
+    """The network the pad's worker last built, brought up to date when the snapshot changes:
+    new weights of the same network are copied in, only another network is built anew (the
+    pad runs one job at a time, so only one thread uses it at once)."""
 
     def __init__(self):
         self.key = None
         self.net = None
+        self._spec = None
 
     def get(self, source):
         snapshot, spec, seed = source
@@ -287,7 +289,12 @@ class _NetCache:
         fresh = self.key is key if snapshot is not None else (
             isinstance(self.key, tuple) and self.key == key)
         if self.net is None or not fresh:
-            self.net = build_network(source)
+            if (snapshot is not None and self.net is not None and self._spec == snapshot.spec
+                    and self.net.dtype.name == snapshot.dtype):
+                self.net.set_weights(snapshot.weights)      # training moved the weights
+            else:
+                self.net = build_network(source)
+                self._spec = snapshot.spec if snapshot is not None else None
             self.key = key
         return self.net
 
