@@ -1,20 +1,48 @@
-"""Project files from the window: new, open, save, save as, recent files, the window title.
+"""Project files from the window: new, open, save, save as, recent files, the window title;
+the network spec exported and imported as JSON; asking before unsaved work is dropped.
 
-Reading and writing happen in the worker thread (controller.open_project / save_project); a
-file that cannot be opened is reported with its name and problem, and the current work stays
-open untouched.
+Reading and writing projects happen in the worker thread (controller.open_project /
+save_project); a file that cannot be opened is reported with its name and problem, and the
+current work stays open untouched.
+
+Unsaved work is training since the last save (or open), edits of the network since then (the
+undo stack is not at its clean point) and, for New project and Open, changed training settings.
+``confirm_discard(what, go)`` runs ``go`` at once when nothing would be lost, else asks: Save
+(then ``go`` once the file is written), Discard (``go``) or Cancel.
 """
 from __future__ import annotations
 
+import json
 import os
 
-from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from nncore import infer_shapes
+from nncore.errors import SpecError
+from nncore.io import atomic_write_bytes
 from nncore.session import TrainingConfig
 
+from .builder.presets import Preset
 from .defaults import default_spec
+from .messages import show_error
 from .project import FILE_FILTER, SUFFIX
+
+SPEC_FILTER = "Network spec (*.json);;All files (*)"
+
+#: What each question is about: (title, what the action does), and whether changed training
+#: settings count (closing keeps them: the window remembers them).
+_QUESTIONS = {
+    "new": ("Save before starting a new project?", "A new project starts over with the seed "
+            "network and default settings", True),
+    "open": ("Save before opening another project?", "Opening a project replaces the network, "
+             "the settings and the weights", True),
+    "close": ("Save before closing?", "Closing NN Studio ends this session", False),
+    "reset": ("Save before resetting the weights?", "Reset weights draws new initial weights "
+              "and clears the curves", None),
+    "preset": ("Save before applying the preset?", "A preset replaces the network (Undo brings "
+               "it back), and the next Train starts a new run with new weights", None),
+}
 
 
 class ProjectFiles(QObject):
@@ -28,10 +56,79 @@ class ProjectFiles(QObject):
         self.editor = editor
         self.settings = settings
         self._restoring = None          # (recovery file, project path, message) being opened
+        self._after_save = None         # what to do once the file asked for is written
+        self.confirm_box = None
+        self._trained = False           # trained since the last save or open
+        self._saved_config = state.config.to_dict()
         controller.projectSaved.connect(self._on_controller_project_saved)
         controller.projectOpened.connect(self._on_controller_project_opened)
         state.projectChanged.connect(self._on_state_project_changed)
+        state.batchTrained.connect(self._on_state_batch_trained)
+        state.workerFailed.connect(self._on_state_worker_failed)
         self._on_state_project_changed(state.project_path)
+
+    # ---- unsaved work ------------------------------------------------------------------------
+    def mark_saved(self) -> None:
+        """What the window holds now is what the file holds."""
+        self._trained = False
+        self._saved_config = self.state.config.to_dict()
+        self.editor.undo_stack.setClean()
+
+    def unsaved(self, what: str = "close") -> list[str]:
+        """What would be lost: ["329 batches of training", "changes to the network", ...]."""
+        out = []
+        steps = self.state.history.steps
+        if self._trained and steps > 0:
+            out.append(f"the training since the last save (now at batch {steps:,})"
+                       if self.state.project_path else
+                       f"the training ({steps:,} batch{'es' if steps != 1 else ''})")
+        settings_count = _QUESTIONS.get(what, ("", "", True))[2]
+        if settings_count is None:              # reset, preset: only training is dropped
+            return out
+        if not self.editor.undo_stack.isClean():
+            out.append("changes to the network")
+        if settings_count and self.state.config.to_dict() != self._saved_config:
+            out.append("changes to the training settings")
+        return out
+
+    def confirm_discard(self, what: str, go) -> None:
+        """``go()`` now if nothing unsaved would be lost, else after Save or Discard."""
+        lost = self.unsaved(what)
+        if not lost:
+            go()
+            return
+        if self.confirm_box is not None:
+            self.confirm_box.raise_()
+            return
+        title, action, _ = _QUESTIONS.get(what, _QUESTIONS["close"])
+        listed = lost[0] if len(lost) == 1 else ", ".join(lost[:-1]) + " and " + lost[-1]
+        box = QMessageBox(QMessageBox.Question, title,
+                          f"{action}. {listed[0].upper()}{listed[1:]} "
+                          f"{'is' if len(lost) == 1 else 'are'} not saved yet.",
+                          QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel,
+                          self.window)
+        box.setObjectName("unsavedDialog")
+        box.setInformativeText("Save keeps them in a project file (File > Save); Discard "
+                               "drops them.")
+        box.setDefaultButton(QMessageBox.Save)
+        box.setEscapeButton(QMessageBox.Cancel)
+        box.button(QMessageBox.Save).setObjectName("saveFirstButton")
+        box.button(QMessageBox.Discard).setObjectName("discardButton")
+        box.button(QMessageBox.Cancel).setObjectName("cancelButton")
+        box.setAttribute(Qt.WA_DeleteOnClose)
+
+        def answered(button):
+            self.confirm_box = None
+            role = box.standardButton(button)
+            if role == QMessageBox.Discard:
+                go()
+            elif role == QMessageBox.Save:
+                self.save(then=go)
+        box.buttonClicked.connect(answered)
+        box.finished.connect(lambda *_: setattr(self, "confirm_box", None))
+        box.setWindowModality(Qt.WindowModal)
+        box.open()
+        self.confirm_box = box
 
     # ---- actions -----------------------------------------------------------------------------
     def new_project(self) -> None:
@@ -41,6 +138,8 @@ class ProjectFiles(QObject):
         self.state.set_config(TrainingConfig())
         self.controller.reset_weights()
         self.state.set_project_path("")
+        self.window.training_panel.discard_edits()
+        self.mark_saved()
 
     def open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self.window, "Open project",
@@ -59,23 +158,25 @@ class ProjectFiles(QObject):
         self._restoring = (path, project_path, message)
         self.controller.open_project(path)
 
-    def save(self) -> None:
+    def save(self, then=None) -> None:
+        """Save to the project's file (or ask for one); ``then()`` once it is written."""
         if self.state.project_path:
-            self.save_to(self.state.project_path)
+            self.save_to(self.state.project_path, then)
         else:
-            self.save_as_dialog()
+            self.save_as_dialog(then)
 
-    def save_as_dialog(self) -> None:
+    def save_as_dialog(self, then=None) -> None:
         start = self.state.project_path or os.path.join(self.settings.last_folder(),
                                                         f"untitled{SUFFIX}")
         path, _ = QFileDialog.getSaveFileName(self.window, "Save project", start, FILE_FILTER)
         if path:
             if not os.path.splitext(path)[1]:
                 path += SUFFIX
-            self.save_to(path)
+            self.save_to(path, then)
 
-    def save_to(self, path: str) -> None:
+    def save_to(self, path: str, then=None) -> None:
         self.settings.set_last_folder(os.path.dirname(os.path.abspath(path)))
+        self._after_save = then
         self.controller.save_project(path)
 
     def recent(self) -> list[str]:
@@ -85,16 +186,83 @@ class ProjectFiles(QObject):
         self.settings.clear_recent_files()
         self.recentChanged.emit([])
 
+    # ---- the network spec as JSON ------------------------------------------------------------
+    def export_spec_dialog(self) -> None:
+        base = os.path.splitext(os.path.basename(self.state.project_path))[0] or "network"
+        start = os.path.join(self.settings.last_folder(), f"{base}.json")
+        path, _ = QFileDialog.getSaveFileName(self.window, "Export network spec", start,
+                                              SPEC_FILTER)
+        if path:
+            if not os.path.splitext(path)[1]:
+                path += ".json"
+            self.export_spec(path)
+
+    def export_spec(self, path: str) -> bool:
+        """Write the network and its training settings as JSON, the format ``nn-train`` reads
+        (``nn-train FILE.json`` trains the same network with the same settings)."""
+        name = os.path.splitext(os.path.basename(path))[0]
+        doc = {"name": name,
+               "description": "A network exported from NN Studio: nn-train trains it with "
+                              "these settings.",
+               "spec": self.state.spec, "training": self.state.config.to_dict()}
+        try:
+            atomic_write_bytes(path, (json.dumps(doc, indent=2) + "\n").encode("utf-8"))
+        except OSError as e:
+            show_error(self.window, "The spec cannot be written",
+                       f"{path} cannot be written: {e.strerror or e}.", f"File: {path}")
+            return False
+        self.settings.set_last_folder(os.path.dirname(os.path.abspath(path)))
+        self.window.statusBar().showMessage(f"Exported the network to {path}", 6000)
+        return True
+
+    def import_spec_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.window, "Import network spec",
+                                              self.settings.last_folder(), SPEC_FILTER)
+        if path:
+            self.import_spec(path)
+
+    def import_spec(self, path: str) -> bool:
+        """Replace the network by the one in a spec (or preset) JSON file, as one undoable
+        edit; its training settings, if it has any, come with it (the data set choice
+        stays). A file that is not a valid spec changes nothing and says why."""
+        try:
+            spec, training = read_spec_json(path)
+        except SpecFileError as e:
+            show_error(self.window, "The spec cannot be imported", str(e), e.details)
+            return False
+        if self.editor.locked:
+            return False
+        name = os.path.splitext(os.path.basename(path))[0]
+        preset = Preset(name, "", spec, training)
+        self.window.network_panel.apply_preset(preset, text=f"Import {name}")
+        self.settings.set_last_folder(os.path.dirname(os.path.abspath(path)))
+        self.window.statusBar().showMessage(f"Imported the network of {path}", 6000)
+        return True
+
     # ---- slots -------------------------------------------------------------------------------
+    def _on_state_batch_trained(self, event) -> None:
+        self._trained = True
+
+    def _on_state_worker_failed(self, failure) -> None:
+        if failure.kind == "file":
+            self._after_save = None         # the save did not happen: do not go on
+
     def _on_controller_project_saved(self, path: str) -> None:
+        self.mark_saved()
         self.recentChanged.emit(self.settings.add_recent_file(path))
         self.window.statusBar().showMessage(f"Saved {path}", 5000)
+        then, self._after_save = self._after_save, None
+        if then is not None:
+            then()
 
     def _on_controller_project_opened(self, path: str) -> None:
         self.editor.reset(self.state.spec)
+        self.mark_saved()
+        self.window.training_panel.discard_edits()
         restoring, self._restoring = self._restoring, None
         if restoring is not None and restoring[0] == path:
             self.state.set_project_path(restoring[1])
+            self._trained = True            # a recovered session is not saved anywhere yet
             self.window.statusBar().showMessage(restoring[2], 8000)
             return
         self.recentChanged.emit(self.settings.add_recent_file(path))
@@ -103,3 +271,48 @@ class ProjectFiles(QObject):
     def _on_state_project_changed(self, path: str) -> None:
         name = os.path.basename(path) if path else "untitled"
         self.window.setWindowTitle(f"{name} — NN Studio")
+
+
+class SpecFileError(Exception):
+    """A spec file that cannot be used: ``str()`` says why in a sentence, ``details`` more."""
+
+    def __init__(self, message: str, details: str = ""):
+        super().__init__(message)
+        self.details = details
+
+
+def read_spec_json(path: str) -> tuple[dict, dict]:
+    """(spec, training settings) of a spec or preset JSON file, checked; SpecFileError."""
+    name = os.path.basename(path)
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError as e:
+        raise SpecFileError(f"{name} cannot be read: {e.strerror or e}.",
+                            f"File: {path}") from None
+    if raw.startswith(b"NNSTUDIO"):
+        raise SpecFileError(f"{name} is a project or model file, not a JSON spec: open it "
+                            f"with File > Open.", f"File: {path}")
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise SpecFileError(f"{name} is not a text file: expected a JSON network spec.",
+                            f"File: {path}") from None
+    except json.JSONDecodeError as e:
+        raise SpecFileError(f"{name} is not valid JSON (line {e.lineno}, column {e.colno}: "
+                            f"{e.msg}).", f"File: {path}") from None
+    if not isinstance(doc, dict):
+        raise SpecFileError(f"{name}: expected a JSON object (a network spec), received "
+                            f"{type(doc).__name__}.", f"File: {path}")
+    spec, training = (doc["spec"], doc.get("training") or {}) if "spec" in doc else (doc, {})
+    if not isinstance(training, dict):
+        training = {}
+    try:
+        if not isinstance(spec, dict):
+            raise SpecError(f"expected an object with input_shape and layers, received "
+                            f"{type(spec).__name__}")
+        infer_shapes(spec)
+    except SpecError as e:
+        raise SpecFileError(f"{name} does not describe a valid network: {e}",
+                            f"File: {path}\nnncore: {e}") from None
+    return spec, training

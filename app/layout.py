@@ -5,11 +5,61 @@ Default, at 1400x900:
     | Layers  | Network     | Loss | Confusion | ... (inspection panels) | Training |
     |         |-------------| Accuracy                                     |          |
     |         | Properties  | Weights | Histograms | Gradient norms | ...  |          |
+
+On a smaller screen the window is smaller (``fitted_size``) and the columns shrink in
+proportion, never the Training panel below what its buttons need.
 """
 from __future__ import annotations
 
+import json
+import os
+import tempfile
+from pathlib import Path
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QTabBar, QWidget
+
+#: Room left around the window for its frame and title bar, in pixels.
+FRAME_ROOM = (16, 40)
+#: Column widths and row heights of the default layout at 1400x900.
+_COLUMNS = (200, 285, 590, 325)
+_LEFT_ROWS = (430, 370)
+_RIGHT_ROWS = (250, 190, 360)
+#: The Training panel is never narrower than this (its buttons and fields fit).
+TRAINING_MIN_WIDTH = 250
+
+
+def fitted_size(size, available) -> tuple[int, int]:
+    """``size`` (width, height), made small enough for the screen area ``available`` (a QRect,
+    or None: unknown), with room for the window's frame."""
+    w, h = int(size[0]), int(size[1])
+    if available is None or available.isEmpty():
+        return w, h
+    return (max(min(w, available.width() - FRAME_ROOM[0]), 400),
+            max(min(h, available.height() - FRAME_ROOM[1]), 300))
+
+
+def use_offscreen_screen(width: int = 1920, height: int = 1080) -> None:
+    """For tests and scripts: Qt's offscreen platform has an 800x800 screen unless told
+    otherwise, smaller than the window, which then shrinks to fit it. A plain
+    ``QT_QPA_PLATFORM=offscreen`` (or none) becomes one ``width`` x ``height`` screen. Call it
+    before the QApplication is made."""
+    if os.environ.get("QT_QPA_PLATFORM", "offscreen") != "offscreen":
+        return
+    path = Path(tempfile.gettempdir()) / f"nn-studio-offscreen-{width}x{height}.json"
+    config = {"synchronousWindowSystemEvents": False, "windowFrameMargins": False,
+              "screens": [{"name": f"offscreen{width}x{height}", "x": 0, "y": 0,
+                           "width": width, "height": height, "logicalDpi": 96,
+                           "logicalBaseDpi": 96, "dpr": 1}]}
+    text = json.dumps(config)
+    try:
+        if not path.is_file() or path.read_text() != text:
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(text)
+            os.replace(tmp, path)
+    except OSError:
+        return                      # an 800x800 screen, then
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={path}"
 
 
 class DockLayout:
@@ -63,10 +113,17 @@ class DockLayout:
             dock.show()
         d[first].raise_()
         d["loss"].raise_()
-        w.resizeDocks([d["palette"], d["network"], d["loss"], d["training"]],
-                      [200, 285, 590, 325], Qt.Horizontal)
-        w.resizeDocks([d["network"], d["properties"]], [430, 370], Qt.Vertical)
-        w.resizeDocks([d["loss"], d["accuracy"], d[first]], [250, 190, 360], Qt.Vertical)
+        d["training"].widget().setMinimumWidth(TRAINING_MIN_WIDTH)
+        # the sizes at 1400x900, in proportion to the window's size
+        sx, sy = w.width() / 1400, w.height() / 900
+        cols = [round(c * sx) for c in _COLUMNS]
+        cols[3] = max(cols[3], TRAINING_MIN_WIDTH + 10)
+        w.resizeDocks([d["palette"], d["network"], d["loss"], d["training"]], cols,
+                      Qt.Horizontal)
+        w.resizeDocks([d["network"], d["properties"]], [round(r * sy) for r in _LEFT_ROWS],
+                      Qt.Vertical)
+        w.resizeDocks([d["loss"], d["accuracy"], d[first]],
+                      [round(r * sy) for r in _RIGHT_ROWS], Qt.Vertical)
         self.polish_tabs()
 
     def place(self, dock: QDockWidget) -> None:

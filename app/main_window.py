@@ -3,6 +3,10 @@
     state       the model every panel binds to (app.state)
     controller  training commands -> worker thread; worker reports -> state (app.training)
     editor      network edits with undo/redo, shape checking (app.builder.editor)
+    field_guard the input fields of every panel: while one is invalid, training cannot start
+
+Closing the window (its close button, File > Quit, Ctrl+Q) asks before unsaved work is dropped;
+a close by the program itself (tests, the application quitting) does not ask.
 """
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import gc
 import traceback
 
 from PySide6.QtCore import QTimer
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QScrollArea
 from pyqtgraph.util.garbage_collector import GarbageCollector
 
@@ -22,7 +27,7 @@ from .builder.properties import PropertyForm
 from .defaults import default_spec
 from .files import ProjectFiles
 from .icons import icon
-from .layout import DockLayout
+from .layout import DockLayout, fitted_size
 from .memory_guard import MemoryGuard
 from .plugins import Plugins
 from .menus import Menus
@@ -36,6 +41,7 @@ from .training.panel import TrainingPanel
 from .views.curves import AccuracyView, LossView
 from .views.pacing import DrawPacer
 from .views.weights import GradNormView, HistogramView, WeightTilesView
+from .widgets.fields import FieldGuard
 
 DEFAULT_SIZE = (1400, 900)
 #: Inspection panels that look inside the network go under the plots, with the weights; the
@@ -55,23 +61,25 @@ class MainWindow(QMainWindow):
         self.state.config = self.settings.training_config() or self.state.config
         self.controller = TrainingController(self.state, self)
         self.editor = NetworkEditor(self.state, self)
+        self.field_guard = FieldGuard(self)
         self.files = ProjectFiles(self, self.state, self.controller, self.editor, self.settings)
         self.plugins = Plugins(self)
         self.plugins.load()             # before the palette: their layers are listed too
         self.recovery = Recovery(self)
         self.memory_guard = MemoryGuard(self)
+        self.controller.before_start = self._before_start     # fields first, then memory
         self._build_panels()
+        self.training_panel.ask_before_reset = lambda go: self.files.confirm_discard("reset", go)
+        self.network_panel.confirm_discard = self.files.confirm_discard
+        self.network_panel.presetApplied.connect(self._on_network_panel_preset_applied)
         self.menus = Menus(self)
         self.menus.fill_view_menu(self.layout_.docks.values())
         self.setStatusBar(StudioStatusBar(self.state, self))
         self.state.workerFailed.connect(self._on_state_worker_failed)
-        self.resize(*DEFAULT_SIZE)
-        self.layout_.apply_default()
-        geometry, self._saved_dock_state = self.settings.window_state()
-        if geometry is not None:
-            self.restoreGeometry(geometry)
+        self._saved_dock_state = self._place_on_screen()
         self.failure_box = None
         self._closed = False
+        self._close_confirmed = False
         # quitting the application (not only closing the window) also ends and joins training
         app = QApplication.instance()
         if app is not None:
@@ -94,8 +102,8 @@ class MainWindow(QMainWindow):
         L = self.layout_ = DockLayout(self)
         self.palette = LayerPalette(e)
         self.network_panel = NetworkPanel(e, icon)
-        self.properties = PropertyForm(e)
-        self.training_panel = TrainingPanel(c, icon)
+        self.properties = PropertyForm(e, self.field_guard)
+        self.training_panel = TrainingPanel(c, icon, self.field_guard)
         self.loss_view = LossView(s, icon)
         self.accuracy_view = AccuracyView(s, icon)
         self.weights_view = WeightTilesView(s, c, icon)
@@ -143,9 +151,44 @@ class MainWindow(QMainWindow):
             label.setWordWrap(True)
             return [("Inspection", label, "inspectionError")]
 
+    def _available(self):
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        return screen.availableGeometry() if screen is not None else None
+
+    def _place_on_screen(self):
+        """Size and place the window for the screen it is on; the dock state to restore once
+        the inspection panels exist (None: the default layout, sized for this window).
+
+        The window is never larger than the screen's available area (a 1366x768 laptop gets a
+        window that fits, with the Train button in view). A saved layout is restored only when
+        the window gets the size it was saved at: a layout made for a larger window, squeezed
+        into a smaller one, cut off the Training panel."""
+        avail = self._available()
+        geometry, dock_state = self.settings.window_state()
+        saved_size = self.settings.window_size()
+        self.resize(*fitted_size(DEFAULT_SIZE, avail))
+        self.layout_.apply_default()
+        if geometry is not None and self.restoreGeometry(geometry):
+            if avail is not None and (self.width() > avail.width()
+                                      or self.height() > avail.height()):
+                self.resize(*fitted_size((self.width(), self.height()), avail))
+                self.move(avail.topLeft())
+            if saved_size is not None and not self.isMaximized() and (
+                    self.width() < saved_size[0] - 2 or self.height() < saved_size[1] - 2):
+                dock_state = None           # made for a larger window: not squeezed in
+            if dock_state is None:
+                self.layout_.apply_default()
+        else:
+            dock_state = None
+            if avail is not None:           # first launch: centred on the screen
+                frame = self.frameGeometry()
+                frame.moveCenter(avail.center())
+                self.move(frame.topLeft())
+        return dock_state
+
     def reset_layout(self) -> None:
         if not self.isMaximized() and not self.isFullScreen():
-            self.resize(*DEFAULT_SIZE)
+            self.resize(*fitted_size(DEFAULT_SIZE, self._available()))
         self.layout_.apply_default()
 
     # ---- messages ----------------------------------------------------------------------------
@@ -163,15 +206,46 @@ class MainWindow(QMainWindow):
     def show_message(self, title: str, text: str, details: str = "") -> None:
         show_error(self, title, text, details)
 
+    def _on_network_panel_preset_applied(self, message: str) -> None:
+        self.statusBar().showMessage(message, 10_000)
+
+    # ---- training may start? -----------------------------------------------------------------
+    def _before_start(self, go) -> None:
+        """Before Train, Step batch or Step epoch: no invalid field, then enough memory."""
+        why = self.training_panel.why_not()
+        if why is not None:
+            self.statusBar().showMessage(f"Training did not start. {why}", 8000)
+            return
+        self.memory_guard.check(go)
+
     # ---- closing -----------------------------------------------------------------------------
     def _on_app_about_to_quit(self) -> None:
+        self._close_confirmed = True        # the application is ending: nothing to ask
+        self.close()
+
+    def request_close(self) -> None:
+        """File > Quit, Ctrl+Q, the window's close button: ask about unsaved work, then close."""
+        if self._closed:
+            return
+        self.files.confirm_discard("close", self._close_now)
+
+    def _close_now(self) -> None:
+        self._close_confirmed = True
         self.close()
 
     def closeEvent(self, event) -> None:
         """Remember the layout and settings, stop training after the current batch, join."""
+        if not self._closed and event.spontaneous() and not self._close_confirmed \
+                and self.files.unsaved("close"):
+            event.ignore()                  # the close button: ask first
+            self.request_close()
+            return
         if not self._closed:
             self._closed = True
-            self.settings.set_window_state(self.saveGeometry(), self.saveState())
+            if self.files.confirm_box is not None:
+                self.files.confirm_box.close()
+            self.settings.set_window_state(self.saveGeometry(), self.saveState(),
+                                           (self.width(), self.height()))
             self.settings.set_training_config(self.state.config)
             self.settings.sync()
             self.controller.shutdown()

@@ -1,4 +1,9 @@
-"""Menus, the toolbar and keyboard shortcuts of the main window."""
+"""Menus, the toolbar and keyboard shortcuts of the main window.
+
+Actions that would drop unsaved work (New project, Open, a recent file, Reset weights, Quit) ask
+first (app.files); Rewind says where it goes. Ctrl+Q quits on every platform (Qt's standard Quit
+key is empty on some, Windows among them).
+"""
 from __future__ import annotations
 
 import os
@@ -11,13 +16,22 @@ from .builder import catalog
 from .icons import icon
 
 
+def quit_shortcuts() -> list:
+    """The platform's Quit keys, and Ctrl+Q where it has none."""
+    keys = QKeySequence.keyBindings(QKeySequence.Quit)
+    if not any(not k.isEmpty() for k in keys):
+        keys = [QKeySequence("Ctrl+Q")]
+    return keys
+
+
 def _action(parent, text, slot=None, shortcut=None, tip="", icon_name=None, name=None):
     act = QAction(text, parent)
     if icon_name:
         act.setIcon(icon(icon_name))
     if shortcut:
         if isinstance(shortcut, (list, tuple)):
-            act.setShortcuts([QKeySequence(s) for s in shortcut])
+            act.setShortcuts([s if isinstance(s, QKeySequence) else QKeySequence(s)
+                              for s in shortcut])
         else:
             act.setShortcut(QKeySequence(shortcut))
     if tip:
@@ -38,15 +52,25 @@ class Menus:
         w = window
         c, e, f = w.controller, w.editor, w.files
         a = self.actions = {}
-        a["new"] = _action(w, "&New project", f.new_project, QKeySequence.New,
+        a["new"] = _action(w, "&New project",
+                           lambda: f.confirm_discard("new", f.new_project), QKeySequence.New,
                            "Start over with the seed network", "new", "newAction")
-        a["open"] = _action(w, "&Open…", f.open_dialog, QKeySequence.Open,
-                            "Open a project or model file", "open", "openAction")
+        a["open"] = _action(w, "&Open…", lambda: f.confirm_discard("open", f.open_dialog),
+                            QKeySequence.Open, "Open a project or model file", "open",
+                            "openAction")
         a["save"] = _action(w, "&Save", f.save, QKeySequence.Save,
                             "Save network, settings, weights and history", "save", "saveAction")
         a["save_as"] = _action(w, "Save &as…", f.save_as_dialog, "Ctrl+Shift+S",
                                "Save the project under a new name", name="saveAsAction")
-        a["quit"] = _action(w, "&Quit", w.close, QKeySequence.Quit, name="quitAction")
+        a["quit"] = _action(w, "&Quit", w.request_close, quit_shortcuts(),
+                            "Close NN Studio (asks first if work is not saved)",
+                            name="quitAction")
+        a["export_spec"] = _action(w, "&Export spec…", f.export_spec_dialog, None,
+                                   "Save the network and its training settings as JSON, "
+                                   "the file nn-train reads", name="exportSpecAction")
+        a["import_spec"] = _action(w, "&Import spec…", f.import_spec_dialog, None,
+                                   "Replace the network by the one in a JSON spec file "
+                                   "(undoable)", name="importSpecAction")
         a["undo"] = _action(w, "&Undo", e.undo, QKeySequence.Undo, "Undo the last network edit",
                             "undo", "undoAction")
         a["redo"] = _action(w, "&Redo", e.redo, ["Ctrl+Shift+Z", "Ctrl+Y"],
@@ -71,11 +95,12 @@ class Menus:
                                   "stepEpochAction")
         a["stop"] = _action(w, "&Stop", c.stop, "Shift+F5",
                             "End the run after the current batch", "stop", "stopAction")
-        a["rewind"] = _action(w, "Re&wind to pause", lambda: c.rewind(False), "Ctrl+Backspace",
-                              "Back to where training was last paused", "rewind",
-                              "rewindAction")
-        a["reset"] = _action(w, "&Reset weights", c.reset_weights, "Ctrl+Shift+R",
-                             "New initial weights, empty history", "reset", "resetAction")
+        a["rewind"] = _action(w, "Re&wind to pause", lambda: w.training_panel.rewind(),
+                              "Ctrl+Backspace", "Back to where training was last paused",
+                              "rewind", "rewindAction")
+        a["reset"] = _action(w, "&Reset weights", lambda: w.training_panel.reset_weights(),
+                             "Ctrl+Shift+R", "New initial weights, empty history", "reset",
+                             "resetAction")
         a["reset_layout"] = _action(w, "Reset &layout", w.reset_layout, None,
                                     "Put every panel back where it started", "layout",
                                     "resetLayoutAction")
@@ -89,6 +114,8 @@ class Menus:
         self._toolbar()
         w.state.runStateChanged.connect(self._on_state_run_state_changed)
         w.state.specChecked.connect(self._on_state_spec_checked)
+        w.state.progressChanged.connect(self._on_state_progress_changed)
+        w.field_guard.changed.connect(self._update)
         e.undo_stack.canUndoChanged.connect(self._update)
         e.undo_stack.canRedoChanged.connect(self._update)
         e.undo_stack.undoTextChanged.connect(self._update)
@@ -119,6 +146,8 @@ class Menus:
         presets = m.addMenu("&Presets")
         panel = self.window.network_panel
         presets.aboutToShow.connect(lambda: self._fill_presets(presets, panel))
+        m.addSeparator()
+        m.addActions([a["export_spec"], a["import_spec"]])
         m.addSeparator()
         m.addAction(a["reload_plugins"])
         m = mb.addMenu("&Training")
@@ -155,12 +184,16 @@ class Menus:
             act = self.recent_menu.addAction(os.path.basename(path))
             act.setToolTip(path)
             act.setStatusTip(path)
-            act.triggered.connect(lambda checked=False, p=path: self.window.files.open(p))
+            act.triggered.connect(lambda checked=False, p=path: self._open_recent(p))
         if not files:
             self.recent_menu.addAction("(none)").setEnabled(False)
         else:
             self.recent_menu.addSeparator()
             self.recent_menu.addAction("Clear list", self.window.files.clear_recent)
+
+    def _open_recent(self, path: str) -> None:
+        files = self.window.files
+        files.confirm_discard("open", lambda: files.open(path))
 
     def _fill_add_menu(self) -> None:
         self.add_menu.clear()
@@ -195,11 +228,23 @@ class Menus:
     def _on_state_spec_checked(self, check) -> None:
         self._update()
 
+    def _on_state_progress_changed(self, p) -> None:
+        if self.window.state.run_state != "running":
+            self._update_rewind()
+
+    def _update_rewind(self) -> None:
+        target = self.window.training_panel.rewind_target()
+        act = self.actions["rewind"]
+        act.setEnabled(target is not None)
+        text = f"Re&wind to batch {target:,}" if target is not None else "Re&wind to pause"
+        if act.text() != text:
+            act.setText(text)
+
     def _update(self, *args) -> None:
         a, w = self.actions, self.window
         rs = w.state.run_state
         running = rs == "running"
-        can = w.controller.can_train
+        can = w.training_panel.why_not() is None
         stack = w.editor.undo_stack
         a["undo"].setEnabled(stack.canUndo() and not running)
         a["redo"].setEnabled(stack.canRedo() and not running)
@@ -217,7 +262,7 @@ class Menus:
         a["step_batch"].setEnabled(can and not running)
         a["step_epoch"].setEnabled(can and not running)
         a["stop"].setEnabled(rs in ("running", "paused"))
-        a["rewind"].setEnabled(rs == "paused")
+        self._update_rewind()
         a["reset"].setEnabled(not running)
         a["open"].setEnabled(not running)
         a["new"].setEnabled(not running)

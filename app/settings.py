@@ -35,9 +35,21 @@ class AppSettings:
         return (geo if isinstance(geo, QByteArray) else None,
                 state if isinstance(state, QByteArray) else None)
 
-    def set_window_state(self, geometry: QByteArray, state: QByteArray) -> None:
+    def set_window_state(self, geometry: QByteArray, state: QByteArray,
+                         size: tuple[int, int] | None = None) -> None:
         self.q.setValue("window/geometry", geometry)
         self.q.setValue("window/state", state)
+        if size is not None:
+            self.q.setValue("window/size", [int(size[0]), int(size[1])])
+
+    def window_size(self) -> tuple[int, int] | None:
+        """The window's size (without its frame) when its layout was saved."""
+        raw = self.q.value("window/size")
+        try:
+            w, h = (int(v) for v in raw)
+        except (TypeError, ValueError):
+            return None
+        return (w, h) if w > 0 and h > 0 else None
 
     # ---- training settings -------------------------------------------------------------------
     def training_config(self) -> TrainingConfig | None:

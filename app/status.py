@@ -1,14 +1,17 @@
-"""The status bar: run state, epoch, batch, samples per second and elapsed training time."""
+"""The status bar: run state, epoch, batch, samples per second and elapsed training time.
+
+The epoch follows the settings at once ("Epoch 1 of 2" as soon as Epochs says 2); a finished
+run says "Done" (or "Stopped" when Stop ended it inside its last epoch)."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QStatusBar
 from superqt.utils import qthrottled
 
-from .training.panel import shown_epoch
+from .training.panel import is_done, shown_batch, shown_epoch, target_epoch
 
 _STATE_TEXT = {"idle": "Ready", "running": "Training", "paused": "Paused",
-               "finished": "Finished"}
+               "finished": "Stopped"}
 
 
 def _elapsed(seconds: float) -> str:
@@ -42,24 +45,33 @@ class StudioStatusBar(QStatusBar):
         state.progressChanged.connect(self._on_state_progress_changed)
         state.runStateChanged.connect(self._on_state_run_state_changed)
         state.dataChanged.connect(self._on_state_data_changed)
+        state.configChanged.connect(self._on_state_config_changed)
         self._on_state_run_state_changed(state.run_state)
-        self._on_state_progress_changed(state.progress)
+        self._show()
         self.showMessage("Loading the data set…")
 
     def _on_state_progress_changed(self, p) -> None:
         self._show_progress()
 
+    def _on_state_config_changed(self, config) -> None:
+        self._show()
+
     def _show(self) -> None:
-        p = self.state.progress
+        p, rs = self.state.progress, self.state.run_state
         self.labels["epoch"].setText(f"Epoch {shown_epoch(p)} of "
-                                     f"{p.target_epoch or self.state.config.epochs}")
-        self.labels["batch"].setText(f"Batch {p.batch}/{p.batches_per_epoch or '–'}")
+                                     f"{target_epoch(p, rs, self.state.config.epochs)}")
+        self.labels["batch"].setText(f"Batch {shown_batch(p)}/{p.batches_per_epoch or '–'}")
         self.labels["speed"].setText(f"{p.samples_per_sec:,.0f} samples/s"
                                      if p.samples_per_sec else "– samples/s")
         self.labels["elapsed"].setText(_elapsed(p.elapsed))
 
     def _on_state_run_state_changed(self, run_state: str) -> None:
-        self.labels["run"].setText(_STATE_TEXT.get(run_state, run_state))
+        text = _STATE_TEXT.get(run_state, run_state)
+        if is_done(self.state.progress, run_state):
+            text = "Done"
+        self.labels["run"].setText(text)
+        if hasattr(self, "_show_progress"):
+            self._show()
         self.labels["run"].setProperty("runState", run_state)
         self.labels["run"].style().unpolish(self.labels["run"])
         self.labels["run"].style().polish(self.labels["run"])

@@ -37,6 +37,17 @@ class LayerType:
         return "".join(lines)
 
 
+def _without_name(name: str, description: str) -> str:
+    """A docstring that begins with its class's name ("Swish: x * sigmoid(x)") gives its
+    explanation without it: the palette and tooltips show the name already."""
+    head = description[:len(name)]
+    rest = description[len(name):].lstrip()
+    if head.lower() == name.lower() and rest[:1] in (":", "-", "–", "—", ",") and \
+            rest[1:].strip():
+        return rest[1:].strip()
+    return description
+
+
 def group_of(cls) -> str:
     if cls.__name__ in _CORE:
         return "Core"
@@ -64,7 +75,7 @@ def _collect() -> list[LayerType]:
     out = []
     for name, cls in LAYERS.items():
         try:
-            desc = cls.describe()
+            desc = _without_name(name, cls.describe())
             defaults = cls.defaults()
         except Exception:  # noqa: BLE001 - a learner's half-written class must not break the app
             desc, defaults = name, {}

@@ -83,6 +83,8 @@ class SpecCommand(QUndoCommand):
             return False
         self.after = other.after
         self.select_after = other.select_after
+        if self.after == self.before:   # typed back to where it was: no undo step at all
+            self.setObsolete(True)
         return True
 
 

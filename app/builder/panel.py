@@ -5,7 +5,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout, QWidget)
 
-from .presets import load_presets
+from .presets import changes, load_presets
 from .stack import LayerStack, error_text
 
 
@@ -16,9 +16,11 @@ class NetworkPanel(QWidget):
         super().__init__(parent)
         self.editor = editor
         self.state = editor.state
+        self.confirm_discard = None         # callable(what, go), set by the window
         self.stack = LayerStack(editor, self)
         self.input_label = QLabel(self)
         self.input_label.setObjectName("inputShapeLabel")
+        self.input_label.setWordWrap(True)         # the panel may be narrow
         self.total = QLabel(self)
         self.total.setObjectName("totalParams")
         self.total.setWordWrap(True)
@@ -109,21 +111,37 @@ class NetworkPanel(QWidget):
             act = QAction(preset.name, self.presets_menu)
             act.setToolTip(preset.description)
             act.setStatusTip(preset.description)
-            act.triggered.connect(lambda checked=False, p=preset: self.apply_preset(p))
+            act.triggered.connect(lambda checked=False, p=preset: self.choose_preset(p))
             self.presets_menu.addAction(act)
         self.presets_menu.setToolTipsVisible(True)
         for problem in problems:
             act = self.presets_menu.addAction(f"(skipped) {problem}")
             act.setEnabled(False)
 
-    def apply_preset(self, preset) -> None:
+    def choose_preset(self, preset) -> None:
+        """The presets menu: ask first if unsaved training would be dropped
+        (``confirm_discard``, set by the window), then apply."""
+        if self.confirm_discard is not None:
+            self.confirm_discard("preset", lambda: self.apply_preset(preset))
+        else:
+            self.apply_preset(preset)
+
+    def apply_preset(self, preset, text: str | None = None) -> None:
+        """Replace the network (and the recipe of its settings) by ``preset``'s, undoably;
+        ``presetApplied`` then says what changed."""
+        if self.editor.locked:
+            return
         spec = dict(preset.spec)
         shape = self.state.spec.get("input_shape")
         if shape and spec.get("input_shape") != shape and self.state.data is not None:
             spec["input_shape"] = list(shape)     # the loaded data set decides the input
-        self.editor.replace(spec, f"Preset {preset.name}",
-                            config_after=preset.config(self.state.config))
-        self.presetApplied.emit(preset.name)
+        before = self.state.config
+        after = preset.config(before)
+        self.editor.replace(spec, text or f"Preset {preset.name}", config_after=after)
+        changed = changes(before, after) if after is not None else []
+        self.presetApplied.emit(f"{text or preset.name}: " + (
+            "settings changed: " + "; ".join(changed) if changed
+            else "the training settings stay as they were") + " (Undo puts it all back)")
 
     # ---- buttons -----------------------------------------------------------------------------
     def _on_up_clicked(self) -> None:

@@ -3,6 +3,10 @@
 Files that cannot be read or do not describe a valid network are skipped (and listed in
 ``problems``), so one broken preset never hides the others. The seed's network is always
 available as "Seed MLP", even when no preset files exist.
+
+A preset brings its recipe (optimizer, learning rate and schedule, batch size, epochs,
+standardisation) but leaves the learner's choice of data alone: the data set, the images per
+class, the validation split and the seed stay as they were. ``changes`` says what it changed.
 """
 from __future__ import annotations
 
@@ -15,6 +19,9 @@ from nncore.errors import SpecError
 from nncore.session import TrainingConfig
 
 from ..defaults import default_spec
+
+#: Settings that are the learner's choice of data, not part of a network's recipe.
+KEPT = ("dataset", "subset_per_class", "val_split", "seed")
 
 
 @dataclass
@@ -30,11 +37,34 @@ class Preset:
         if not self.training:
             return None
         merged = base.to_dict()
-        merged.update(self.training)
+        merged.update({k: v for k, v in self.training.items() if k not in KEPT})
         try:
             return TrainingConfig.from_dict(merged)
         except (SpecError, TypeError, ValueError):
             return None
+
+
+def describe_part(part: dict | None) -> str:
+    """"SGD (lr 0.05, momentum 0.9)", "CosineDecay (t_max 10, min_lr 0)", "none"."""
+    if not part:
+        return "none"
+    config = part.get("config") or {}
+    inner = ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
+                      for k, v in config.items())
+    return f"{part.get('type')} ({inner})" if inner else str(part.get("type"))
+
+
+def changes(before: TrainingConfig, after: TrainingConfig) -> list[str]:
+    """The training settings that differ, in words: ["optimizer SGD (lr 0.05), ...", ...]."""
+    b, a = before.to_dict(), after.to_dict()
+    out = []
+    for key, label in (("optimizer", "optimizer"), ("schedule", "learning-rate schedule"),
+                       ("loss", "loss"), ("batch_size", "batch size"), ("epochs", "epochs"),
+                       ("standardize", "standardise inputs")):
+        if a[key] != b[key]:
+            value = describe_part(a[key]) if isinstance(a[key], (dict, type(None))) else a[key]
+            out.append(f"{label} {value}")
+    return out
 
 
 def load_presets() -> tuple[list[Preset], list[str]]:

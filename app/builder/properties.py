@@ -1,30 +1,38 @@
 """The property form of the selected layer, generated from its class's ``hparams``.
 
 Each field is validated as it is typed (range, integer-only, ...); valid values go straight into
-the network (one undo step per field). When the layer itself is impossible where it stands (a
-kernel larger than its input, Dense on unflattened images), nncore's message is shown here too.
+the network (one undo step per field), and while the text is invalid the layer keeps the value
+it had before the edit (the form's fields are in the window's FieldGuard: Train waits for them).
+When the layer itself is impossible where it stands (a kernel larger than its input, Dense on
+unflattened images), nncore's message is shown here too. While training runs the form is
+disabled, and looks it.
 """
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QFormLayout, QLabel, QVBoxLayout, QWidget
 
-from ..widgets.fields import field_for
+from ..widgets.fields import FieldGuard, field_for
 from . import catalog
 from .stack import error_text, shape_text
 
 
 class PropertyForm(QWidget):
-    def __init__(self, editor, parent=None):
+    def __init__(self, editor, guard: FieldGuard | None = None, parent=None):
         super().__init__(parent)
         self.setObjectName("layerProperties")
         self.editor = editor
+        self.guard = guard if guard is not None else FieldGuard(self)
         self.state = editor.state
         self.row = -1
         self.type_name = None
         self.fields: dict[str, QWidget] = {}
         self.title = QLabel(self)
         self.title.setObjectName("propertiesTitle")
+        self.locked_note = QLabel("Pause or stop training to change the network.", self)
+        self.locked_note.setObjectName("propertiesLocked")
+        self.locked_note.setWordWrap(True)
+        self.locked_note.hide()
         self.description = QLabel(self)
         self.description.setObjectName("propertiesDescription")
         self.description.setWordWrap(True)
@@ -43,6 +51,7 @@ class PropertyForm(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(8, 6, 8, 6)
         lay.addWidget(self.title)
+        lay.addWidget(self.locked_note)
         lay.addWidget(self.description)
         lay.addWidget(self.form_host)
         lay.addWidget(self.problem)
@@ -60,6 +69,7 @@ class PropertyForm(QWidget):
         while self.form.rowCount():
             self.form.removeRow(0)
         self.fields = {}
+        self.guard.set_fields("layer", [])
         if entry is None:
             self.type_name = None
             self.title.setText("No layer selected")
@@ -79,14 +89,17 @@ class PropertyForm(QWidget):
                 w = field_for(hp, values.get(name), allow_none=allow_none)
                 w.setObjectName(f"field_{name}")
                 w.valueEdited.connect(lambda v, n=name: self._on_field_value_edited(n, v))
-                label = QLabel(name.replace("_", " "))
+                label = QLabel(name.replace("_", " ").capitalize())
                 label.setToolTip(hp.help)
                 self.form.addRow(label, w)
                 self.fields[name] = w
             if not lt.hparams:
                 self.form.addRow(QLabel("This layer has no settings."))
+            self.guard.set_fields("layer", [
+                (f"{self.type_name} {name.replace('_', ' ')}", w)
+                for name, w in self.fields.items()])
         self._show_check(self.state.spec_check)
-        self.form_host.setEnabled(not self.editor.locked)
+        self._set_locked(self.editor.locked)
 
     def _show_check(self, check) -> None:
         row = self.row
@@ -121,12 +134,19 @@ class PropertyForm(QWidget):
             return
         values = catalog.field_values(entry)
         for name, w in self.fields.items():
-            if w.error() is None and w.value() != values.get(name):
+            if w.value() != values.get(name):       # changed elsewhere (undo, ...)
                 w.set_value(values.get(name))
         self._show_check(check)
 
     def _on_state_run_state_changed(self, run_state: str) -> None:
-        self.form_host.setEnabled(run_state != "running")
+        self._set_locked(run_state == "running")
+
+    def _set_locked(self, locked: bool) -> None:
+        focus = QApplication.focusWidget()
+        if locked and focus is not None and self.form_host.isAncestorOf(focus):
+            focus.clearFocus()          # not handed on to the next field
+        self.form_host.setEnabled(not locked)
+        self.locked_note.setVisible(locked and self.row >= 0)
 
     # ---- view -> model -----------------------------------------------------------------------
     def _on_field_value_edited(self, name: str, value) -> None:

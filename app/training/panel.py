@@ -2,9 +2,14 @@
 validation split; Train/Pause, Step batch, Step epoch, Stop, Reset weights, Rewind; the epoch
 progress bar.
 
-Every field is validated as typed and explains impossible values where they are entered. While
-training runs only the optimizer's settings (learning rate, momentum, ...) and the number of
-epochs can change; they take effect at the next batch.
+Every field is validated as typed and explains impossible values where they are entered; while
+one is invalid, nothing of it is applied and Train says why it cannot start. While training runs
+only the optimizer's settings (learning rate, momentum, ...) and the number of epochs can change;
+they take effect at the next batch.
+
+The run buttons never take the keyboard focus: after a click, Space is still Train/Pause.
+Rewind says where it goes, and asks before it drops more than an epoch of training; Reset
+weights asks (``ask_before_reset``, set by the window) before it drops unsaved training.
 """
 from __future__ import annotations
 
@@ -12,8 +17,8 @@ import copy
 import inspect
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QFrame, QGridLayout, QGroupBox,
-                               QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea,
+from PySide6.QtWidgets import (QApplication, QFormLayout, QFrame, QGridLayout, QGroupBox,
+                               QLabel, QMessageBox, QProgressBar, QPushButton, QScrollArea,
                                QSizePolicy, QVBoxLayout, QWidget)
 
 from superqt.utils import qthrottled
@@ -21,10 +26,14 @@ from superqt.utils import qthrottled
 from nncore import data as nn_data
 from nncore.errors import SpecError
 from nncore.hparams import HParam
-from nncore.registry import LOSSES, OPTIMIZERS
+from nncore.registry import LOSSES, OPTIMIZERS, SCHEDULES
 from nncore.session import TrainingConfig
 
-from ..widgets.fields import BoolField, ValidatedField, field_for
+from ..widgets.fields import (BoolField, ElidingComboBox, FieldGuard, ValidatedField,
+                              field_for)
+
+#: The schedule entry that stands for "no schedule" (the same rate every epoch).
+_NO_SCHEDULE = "Constant"
 
 _SUBSET = HParam("int", "Train on only this many images of each class (empty: all of them). "
                         "Small subsets train in seconds.", min=1, max=10_000_000)
@@ -56,19 +65,52 @@ def shown_epoch(p) -> int:
     return p.epoch + 1 if p.batch or p.epoch == 0 else p.epoch
 
 
-def _shrinkable(combo: QComboBox) -> None:
-    """A combo box that may be narrower than its longest entry (the panel is narrow)."""
-    combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
-    combo.setMinimumContentsLength(10)
+def shown_batch(p) -> int:
+    """The batch to show: at the end of an epoch, its last one (938/938, not 0/938)."""
+    return p.batches_per_epoch if p.batch == 0 and p.epoch > 0 else p.batch
+
+
+def target_epoch(p, run_state: str, epochs: int) -> int:
+    """The last epoch of the run: the worker's while a run is on, else where the next Train
+    would stop."""
+    if run_state in ("running", "paused") and p.target_epoch:
+        return p.target_epoch
+    if run_state == "finished":
+        return max(p.target_epoch, p.epoch)
+    return p.epoch + epochs
+
+
+def is_done(p, run_state: str) -> bool:
+    """Finished the whole run (not stopped inside it)."""
+    return run_state == "finished" and p.batch == 0 and p.epoch > 0 and \
+        p.epoch >= p.target_epoch
+
+
+#: Labels of optimizer and schedule settings (others: their name, capitalised).
+_LABELS = {"lr": "Learning rate", "t_max": "Decay epochs", "min_lr": "Final rate",
+           "step_size": "Decay every", "gamma": "Decay factor"}
+
+
+def _label(name: str) -> str:
+    return _LABELS.get(name, name.replace("_", " ").capitalize())
+
+
+def _schedule_defaults(cls) -> dict:
+    sig = inspect.signature(cls.__init__)
+    return {n: p.default for n, p in sig.parameters.items()
+            if n in getattr(cls, "hparams", {}) and p.default is not inspect.Parameter.empty}
 
 
 class TrainingPanel(QScrollArea):
-    def __init__(self, controller, icons, parent=None):
+    def __init__(self, controller, icons, guard: FieldGuard | None = None, parent=None):
         super().__init__(parent)
         self.setObjectName("trainingPanel")
         self.controller = controller
         self.state = controller.state
         self.icons = icons
+        self.guard = guard if guard is not None else FieldGuard(self)
+        self.ask_before_reset = None        # callable(go): asks about unsaved training
+        self.rewind_box = None
         self.setWidgetResizable(True)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.setFrameShape(QFrame.NoFrame)
@@ -81,6 +123,11 @@ class TrainingPanel(QScrollArea):
         lay.addWidget(self._data_box())
         lay.addWidget(self._optimizer_box())
         lay.addStretch(1)
+        self.guard.set_fields("training", [
+            ("Batch size", self.batch_field), ("Epochs", self.epochs_field),
+            ("Seed", self.seed_field), ("Validation split", self.val_field),
+            ("Images per class", self.subset_field)])
+        self.guard.changed.connect(self._on_guard_changed)
         s = self.state
         s.configChanged.connect(self._on_state_config_changed)
         s.runStateChanged.connect(self._on_state_run_state_changed)
@@ -99,6 +146,7 @@ class TrainingPanel(QScrollArea):
         b.setObjectName(name)
         b.setToolTip(tip)
         b.clicked.connect(slot)
+        b.setFocusPolicy(Qt.NoFocus)    # Space stays Train/Pause after a click
         b.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
         b.setMinimumWidth(60)
         return b
@@ -123,18 +171,22 @@ class TrainingPanel(QScrollArea):
                                         "End this run after the current batch; the weights "
                                         "are kept", c.stop)
         self.reset_button = self._button("resetButton", "Reset weights", "reset",
-                                         "Draw new initial weights and clear the history",
-                                         c.reset_weights)
+                                         "Draw new initial weights and clear the history "
+                                         "(Ctrl+Shift+R)", self.reset_weights)
         self.rewind_button = self._button("rewindButton", "Rewind", "rewind",
                                           "Go back to where training was last paused: the "
-                                          "same steps then replay identically",
-                                          lambda: c.rewind(False))
+                                          "same steps then replay identically", self.rewind)
         grid.addWidget(self.train_button, 0, 0, 1, 2)
         grid.addWidget(self.step_batch_button, 1, 0)
         grid.addWidget(self.step_epoch_button, 1, 1)
         grid.addWidget(self.stop_button, 2, 0)
         grid.addWidget(self.rewind_button, 2, 1)
         grid.addWidget(self.reset_button, 3, 0, 1, 2)
+        self.blocked = QLabel()
+        self.blocked.setObjectName("trainBlocked")
+        self.blocked.setWordWrap(True)
+        self.blocked.hide()
+        grid.addWidget(self.blocked, 6, 0, 1, 2)
         self.progress = QProgressBar()
         self.progress.setObjectName("epochProgress")
         self.progress.setTextVisible(True)
@@ -154,9 +206,8 @@ class TrainingPanel(QScrollArea):
         box = QGroupBox("Data and schedule")
         form = QFormLayout(box)
         form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
-        self.dataset_combo = QComboBox()
+        self.dataset_combo = ElidingComboBox()
         self.dataset_combo.setObjectName("datasetCombo")
-        _shrinkable(self.dataset_combo)
         for name, title, available, reason in dataset_entries():
             self.dataset_combo.addItem(title, name)
             i = self.dataset_combo.count() - 1
@@ -164,7 +215,7 @@ class TrainingPanel(QScrollArea):
                 item = self.dataset_combo.model().item(i)
                 item.setEnabled(False)
                 self.dataset_combo.setItemData(i, reason, Qt.ToolTipRole)
-        self.dataset_combo.setToolTip("The images and labels to learn from")
+        self.dataset_combo.set_help("The images and labels to learn from")
         self.dataset_combo.activated.connect(self._on_dataset_combo_activated)
         form.addRow("Data set", self.dataset_combo)
         F = TrainingConfig.FIELDS
@@ -187,6 +238,9 @@ class TrainingPanel(QScrollArea):
                               ("Images per class", self.subset_field, "subset_per_class"),
                               ("", self.standardize_field, "standardize")):
             w.valueEdited.connect(lambda v, k=key: self._on_field_value_edited(k, v))
+            if not label:                   # the check box: the whole row, not the narrow column
+                form.addRow(w)
+                continue
             lab = QLabel(label)
             lab.setToolTip(w.toolTip() or getattr(getattr(w, "hparam", None), "help", ""))
             form.addRow(lab, w)
@@ -196,45 +250,83 @@ class TrainingPanel(QScrollArea):
         box = QGroupBox("Loss and optimizer")
         self.opt_form = QFormLayout(box)
         self.opt_form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
-        self.loss_combo = QComboBox()
+        self.loss_combo = ElidingComboBox()
         self.loss_combo.setObjectName("lossCombo")
-        _shrinkable(self.loss_combo)
         for name, cls in LOSSES.items():
             self.loss_combo.addItem(name, name)
             self.loss_combo.setItemData(self.loss_combo.count() - 1, cls.describe(),
                                         Qt.ToolTipRole)
         self.loss_combo.activated.connect(self._on_loss_combo_activated)
-        self.optimizer_combo = QComboBox()
+        self.optimizer_combo = ElidingComboBox()
         self.optimizer_combo.setObjectName("optimizerCombo")
-        _shrinkable(self.optimizer_combo)
         for name, cls in OPTIMIZERS.items():
             self.optimizer_combo.addItem(name, name)
             self.optimizer_combo.setItemData(self.optimizer_combo.count() - 1, cls.describe(),
                                              Qt.ToolTipRole)
         self.optimizer_combo.activated.connect(self._on_optimizer_combo_activated)
+        self.schedule_combo = ElidingComboBox()
+        self.schedule_combo.setObjectName("scheduleCombo")
+        for name in SCHEDULES:
+            self.schedule_combo.addItem(name, name)
+            self.schedule_combo.setItemData(self.schedule_combo.count() - 1,
+                                            inspect.getdoc(SCHEDULES[name]) or name,
+                                            Qt.ToolTipRole)
+        self.schedule_combo.set_help("How the learning rate changes from epoch to epoch")
+        self.schedule_combo.activated.connect(self._on_schedule_combo_activated)
         self.opt_form.addRow("Loss", self.loss_combo)
         self.opt_form.addRow("Optimizer", self.optimizer_combo)
+        schedule_label = QLabel("LR schedule")
+        schedule_label.setToolTip("How the learning rate changes from epoch to epoch")
+        self.opt_form.addRow(schedule_label, self.schedule_combo)
         self.opt_fields: dict = {}
+        self.schedule_fields: dict = {}
         self._opt_type = None
+        self._schedule_type = None
         return box
 
     def _rebuild_optimizer_fields(self, opt: dict) -> None:
-        while self.opt_form.rowCount() > 2:
+        for _ in range(len(self.opt_fields)):
             self.opt_form.removeRow(2)
         self.opt_fields = {}
         cls = OPTIMIZERS.get(opt["type"])
         self._opt_type = opt["type"]
-        if cls is None:
-            return
-        values = {**optimizer_defaults(cls), **opt.get("config", {})}
-        for name, hp in cls.hparams.items():
-            w = field_for(hp, values.get(name))
-            w.setObjectName("learningRateField" if name == "lr" else f"optimizer_{name}")
-            w.valueEdited.connect(lambda v, n=name: self._on_optimizer_field_value_edited(n, v))
-            label = QLabel("Learning rate" if name == "lr" else name.replace("_", " "))
-            label.setToolTip(hp.help)
-            self.opt_form.addRow(label, w)
-            self.opt_fields[name] = w
+        if cls is not None:
+            values = {**optimizer_defaults(cls), **opt.get("config", {})}
+            for i, (name, hp) in enumerate(cls.hparams.items()):
+                w = field_for(hp, values.get(name))
+                w.setObjectName("learningRateField" if name == "lr" else f"optimizer_{name}")
+                w.valueEdited.connect(
+                    lambda v, n=name: self._on_optimizer_field_value_edited(n, v))
+                label = QLabel(_label(name))
+                label.setToolTip(hp.help)
+                self.opt_form.insertRow(2 + i, label, w)
+                self.opt_fields[name] = w
+        self.guard.set_fields("optimizer", [(_label(n), w) for n, w in self.opt_fields.items()])
+
+    def _schedule_row(self) -> int:
+        return 2 + len(self.opt_fields)       # Loss, Optimizer, its settings, then Schedule
+
+    def _rebuild_schedule_fields(self, schedule: dict | None) -> None:
+        first = self._schedule_row() + 1
+        while self.opt_form.rowCount() > first:
+            self.opt_form.removeRow(first)
+        self.schedule_fields = {}
+        name = schedule["type"] if schedule else _NO_SCHEDULE
+        self._schedule_type = name
+        cls = SCHEDULES.get(name)
+        if schedule and cls is not None:
+            values = {**_schedule_defaults(cls), **schedule.get("config", {})}
+            for hname, hp in getattr(cls, "hparams", {}).items():
+                w = field_for(hp, values.get(hname))
+                w.setObjectName(f"schedule_{hname}")
+                w.valueEdited.connect(
+                    lambda v, n=hname: self._on_schedule_field_value_edited(n, v))
+                label = QLabel(_label(hname))
+                label.setToolTip(hp.help)
+                self.opt_form.addRow(label, w)
+                self.schedule_fields[hname] = w
+        self.guard.set_fields("schedule", [(_label(n), w)
+                                           for n, w in self.schedule_fields.items()])
 
     # ---- checks ------------------------------------------------------------------------------
     def training_set_size(self, config: TrainingConfig | None = None) -> int | None:
@@ -264,20 +356,28 @@ class TrainingPanel(QScrollArea):
         self.dataset_combo.blockSignals(True)
         self.dataset_combo.setCurrentIndex(i)
         self.dataset_combo.blockSignals(False)
+        schedule = config.schedule["type"] if config.schedule else _NO_SCHEDULE
+        if self.schedule_combo.findData(schedule) < 0:
+            self.schedule_combo.addItem(schedule, schedule)
         for combo, value in ((self.loss_combo, config.loss["type"]),
-                             (self.optimizer_combo, config.optimizer["type"])):
+                             (self.optimizer_combo, config.optimizer["type"]),
+                             (self.schedule_combo, schedule)):
             combo.blockSignals(True)
             combo.setCurrentIndex(max(combo.findData(value), 0))
             combo.blockSignals(False)
+            combo._update_tooltip()
+        # A field shows the model's value when that changed from elsewhere (undo, a preset, a
+        # file); a field's own invalid text stays until it is corrected or cancelled.
         for w, value in ((self.batch_field, config.batch_size), (self.epochs_field,
                          config.epochs), (self.seed_field, config.seed),
                          (self.val_field, config.val_split),
                          (self.subset_field, config.subset_per_class),
                          (self.standardize_field, config.standardize)):
-            if w.value() != value or w.error():
+            if w.value() != value:
                 w.set_value(value)
         if config.optimizer["type"] != self._opt_type:
             self._rebuild_optimizer_fields(config.optimizer)
+            self._rebuild_schedule_fields(config.schedule)
         else:
             cls = OPTIMIZERS.get(config.optimizer["type"])
             values = {**(optimizer_defaults(cls) if cls else {}),
@@ -285,8 +385,29 @@ class TrainingPanel(QScrollArea):
             for name, w in self.opt_fields.items():
                 if w.value() != values.get(name):
                     w.set_value(values.get(name))
+        if schedule != self._schedule_type:
+            self._rebuild_schedule_fields(config.schedule)
+        elif config.schedule:
+            cls = SCHEDULES.get(schedule)
+            values = {**(_schedule_defaults(cls) if cls else {}),
+                      **config.schedule.get("config", {})}
+            for name, w in self.schedule_fields.items():
+                if w.value() != values.get(name):
+                    w.set_value(values.get(name))
         self.batch_field.revalidate()
         self._update_enabled()
+        self._show_progress_now()            # "Epoch 1 of 2" as soon as Epochs says 2
+
+    def discard_edits(self) -> None:
+        """Every field shows the model's value again (a project was opened or started)."""
+        config = self.state.config
+        for w, value in ((self.batch_field, config.batch_size), (self.epochs_field,
+                         config.epochs), (self.seed_field, config.seed),
+                         (self.val_field, config.val_split),
+                         (self.subset_field, config.subset_per_class)):
+            w.set_value(value)
+        self._opt_type = self._schedule_type = None
+        self._on_state_config_changed(config)
 
     def _on_state_data_changed(self, data) -> None:
         self.batch_field.revalidate()
@@ -304,33 +425,54 @@ class TrainingPanel(QScrollArea):
             self.progress.setRange(0, 1)
             self.progress.setValue(0)
             self.progress.setFormat("Not trained yet")
+        self._update_rewind()
 
     def _on_state_progress_changed(self, p) -> None:
         self._show_progress()
 
     def _show_progress_now(self) -> None:
-        p = self.state.progress
-        if p.batches_per_epoch <= 0:
+        p, rs = self.state.progress, self.state.run_state
+        if rs != "running":
+            self._update_rewind()
+        if p.batches_per_epoch <= 0 or (p.step == 0 and rs == "idle"):
+            if self.state.history.steps == 0 and self.progress.format() != "Not trained yet":
+                self._on_state_history_reset()
             return
         # Only the value changes from batch to batch ("%v" in the format): a new text would
         # make the window lay itself out again, many times a second.
-        target = f"/{p.target_epoch or self.state.config.epochs}"
-        fmt = f"Epoch {shown_epoch(p)}{target} · batch %v/%m"
+        target = target_epoch(p, rs, self.state.config.epochs)
+        if is_done(p, rs):
+            fmt = f"Done: {p.epoch} of {target} epochs"
+        elif rs == "finished":
+            fmt = f"Stopped in epoch {shown_epoch(p)}/{target} at batch %v/%m"
+        else:
+            fmt = f"Epoch {shown_epoch(p)}/{target} · batch %v/%m"
         if self.progress.format() != fmt:
             self.progress.setFormat(fmt)
         if self.progress.maximum() != p.batches_per_epoch:
             self.progress.setRange(0, p.batches_per_epoch)
-        self.progress.setValue(p.batch)
+        self.progress.setValue(shown_batch(p))
 
     def _on_controller_run_outdated_changed(self, outdated: bool) -> None:
         self.notice.setText("The network or the settings changed: the next Train starts a new "
                             "run with new weights. Undo the change to continue this run.")
         self.notice.setVisible(outdated)
 
+    def why_not(self) -> str | None:
+        """Why training cannot start now (None: it can)."""
+        problems = self.guard.problems()
+        if problems:
+            return f"Fix {problems[0]}" + (f" (and {len(problems) - 1} more)"
+                                            if len(problems) > 1 else "")
+        if not self.controller.can_train:
+            return "The network is invalid: fix the layer marked in red to train."
+        return None
+
     def _update_enabled(self) -> None:
         rs = self.state.run_state
         running = rs == "running"
-        can = self.controller.can_train
+        why = self.why_not()
+        can = why is None
         self.train_button.setEnabled(can or running)
         self.train_button.setText({"running": "Pause", "paused": "Resume"}.get(rs, "Train"))
         self.train_button.setIcon(self.icons("pause" if running else "play"))
@@ -339,20 +481,98 @@ class TrainingPanel(QScrollArea):
         elif can:
             tip = "Train until the number of epochs is reached (Space)"
         else:
-            tip = "The network is invalid: fix the layer marked in red to train"
+            tip = f"Cannot train: {why}"
         self.train_button.setToolTip(tip)
+        self.blocked.setText(why or "")
+        self.blocked.setVisible(bool(why) and not running)
         for b in (self.step_batch_button, self.step_epoch_button):
             b.setEnabled(can and not running)
+            b.setToolTip(b.toolTip().split("\nCannot")[0]
+                         + ("" if can or running else f"\nCannot train: {why}"))
         self.stop_button.setEnabled(rs in ("running", "paused"))
         self.reset_button.setEnabled(not running)
-        self.rewind_button.setEnabled(rs == "paused")
-        for w in (self.dataset_combo, self.loss_combo, self.optimizer_combo, self.batch_field,
-                  self.seed_field, self.val_field, self.subset_field, self.standardize_field):
-            w.setEnabled(not running)
-        if running:
-            self.dataset_combo.setToolTip("Pause or stop training to change the data set")
+        self._set_enabled([self.dataset_combo, self.loss_combo, self.optimizer_combo,
+                           self.schedule_combo, self.batch_field, self.seed_field,
+                           self.val_field, self.subset_field, self.standardize_field,
+                           *self.schedule_fields.values()], not running)
+        self.dataset_combo.set_help("Pause or stop training to change the data set" if running
+                                    else "The images and labels to learn from")
+        self._update_rewind()
+
+    def _set_enabled(self, widgets, enabled: bool) -> None:
+        """Enable or disable ``widgets``; a field that had the focus gives it up (rather than
+        Qt passing it to the next field, where Space would then be typed)."""
+        focus = QApplication.focusWidget()
+        for w in widgets:
+            if not enabled and focus is not None and (w is focus or w.isAncestorOf(focus)):
+                focus.clearFocus()
+            w.setEnabled(enabled)
+
+    def _on_guard_changed(self) -> None:
+        self._update_enabled()
+
+    # ---- rewind ------------------------------------------------------------------------------
+    def rewind_target(self) -> int | None:
+        """The batch (in all) Rewind goes back to, if it can now."""
+        p = self.state.progress
+        if self.state.run_state != "paused" or p.rewind_step < 0:
+            return None
+        return p.rewind_step
+
+    def _update_rewind(self) -> None:
+        target = self.rewind_target()
+        b = self.rewind_button
+        b.setEnabled(target is not None)
+        text = f"Rewind to {target:,}" if target is not None else "Rewind"
+        if b.text() != text:
+            b.setText(text)
+        if target is None:
+            tip = ("Go back to where training was last paused (Ctrl+Backspace): the same steps "
+                   "then replay identically. Pause first.")
         else:
-            self.dataset_combo.setToolTip("The images and labels to learn from")
+            p = self.state.progress
+            tip = (f"Go back to batch {target:,} (after {p.rewind_epoch} epoch"
+                   f"{'s' if p.rewind_epoch != 1 else ''}), where training was last paused; "
+                   f"the same steps then replay identically (Ctrl+Backspace)")
+        b.setToolTip(tip)
+
+    def rewind(self) -> None:
+        """Rewind to the pause; ask first if that drops more than one epoch of training."""
+        target = self.rewind_target()
+        if target is None or self.rewind_box is not None:
+            return
+        p = self.state.progress
+        dropped = p.step - target
+        if dropped <= max(p.batches_per_epoch, 1):
+            self.controller.rewind(False)
+            return
+        box = QMessageBox(QMessageBox.Question, f"Rewind to batch {target:,}?",
+                          f"Rewinding goes back to batch {target:,}, where training was last "
+                          f"paused, and drops the {dropped:,} batches trained since (more "
+                          f"than an epoch of {p.batches_per_epoch:,}): their weights and "
+                          f"curves are lost.", QMessageBox.NoButton, self.window())
+        box.setObjectName("rewindDialog")
+        go = box.addButton(f"Rewind to {target:,}", QMessageBox.DestructiveRole)
+        go.setObjectName("confirmRewindButton")
+        cancel = box.addButton(QMessageBox.Cancel)
+        box.setDefaultButton(cancel)
+        box.setAttribute(Qt.WA_DeleteOnClose)
+
+        def answered(button):
+            self.rewind_box = None
+            if button is go and self.rewind_target() == target:
+                self.controller.rewind(False)
+        box.buttonClicked.connect(answered)
+        box.finished.connect(lambda *_: setattr(self, "rewind_box", None))
+        box.setWindowModality(Qt.WindowModal)
+        box.open()
+        self.rewind_box = box
+
+    def reset_weights(self) -> None:
+        if self.ask_before_reset is not None:
+            self.ask_before_reset(self.controller.reset_weights)
+        else:
+            self.controller.reset_weights()
 
     # ---- view -> model -----------------------------------------------------------------------
     def _set_config(self, **changes) -> None:
@@ -385,6 +605,24 @@ class TrainingPanel(QScrollArea):
         opt = copy.deepcopy(self.state.config.optimizer)
         opt.setdefault("config", {})[name] = value
         self._set_config(optimizer=opt)
+
+    def _on_schedule_combo_activated(self, index: int) -> None:
+        name = self.schedule_combo.itemData(index)
+        current = self.state.config.schedule["type"] if self.state.config.schedule else \
+            _NO_SCHEDULE
+        if name == current:
+            return
+        if name == _NO_SCHEDULE:
+            self._set_config(schedule=None)
+        else:
+            self._set_config(schedule={"type": name, "config": {}})
+
+    def _on_schedule_field_value_edited(self, name: str, value) -> None:
+        schedule = copy.deepcopy(self.state.config.schedule)
+        if not schedule:
+            return
+        schedule.setdefault("config", {})[name] = value
+        self._set_config(schedule=schedule)
 
     def _on_train_clicked(self) -> None:
         self.controller.toggle()

@@ -1,7 +1,9 @@
 """A list-item delegate drawn as a small card: badge, title, subtitle, right-hand notes, error.
 
 Items carry their texts in roles (``TITLE`` is the display role). Used by the layer palette
-and the layer stack, so both look alike.
+and the layer stack, so both look alike. A compact card is one line when it fits; in a narrow
+list its subtitle and right-hand note move to a second line rather than crowd the title out.
+Text that still does not fit is elided ("…"); the item's tooltip says it in full.
 """
 from __future__ import annotations
 
@@ -35,12 +37,35 @@ class CardDelegate(QStyledItemDelegate):
         small.setPointSizeF(max(base.pointSizeF() - 1, 7))
         return base, title, small
 
+    def _width(self, option) -> int:
+        """The card's width: the list's, when the option does not say it."""
+        view = self.parent()
+        if option.rect.width() > 0:
+            return option.rect.width()
+        if view is not None and hasattr(view, "viewport"):
+            return view.viewport().width() - 2 * getattr(view, "spacing", lambda: 0)()
+        return 300
+
+    def _two_lines(self, index, width: int, title_font, small) -> bool:
+        """A compact card whose one line would not hold title, subtitle and right notes."""
+        if not self.compact or not index.data(SUBTITLE):
+            return False
+        tm, sm = QFontMetrics(title_font), QFontMetrics(small)
+        need = 10 + (sm.horizontalAdvance("00") + 10 if index.data(BADGE) is not None else 0)
+        need += tm.horizontalAdvance(index.data(TITLE) or "") + 8
+        need += sm.horizontalAdvance(index.data(SUBTITLE)) + 8
+        right, right_small = index.data(RIGHT) or "", index.data(RIGHT_SMALL) or ""
+        need += tm.horizontalAdvance(right) + (sm.horizontalAdvance(right_small) + 12
+                                               if right_small else 0) + 14
+        return need > width - 6
+
     def sizeHint(self, option, index):
         base, title, small = self._fonts(option)
         if index.data(HEADER):
             return QSize(100, QFontMetrics(small).height() + 10)
         h = QFontMetrics(title).height() + 12
-        if index.data(SUBTITLE) and not self.compact:
+        if index.data(SUBTITLE) and (not self.compact or self._two_lines(
+                index, self._width(option), title, small)):
             h += QFontMetrics(small).height() + 1
         error = index.data(ERROR)
         if error:
@@ -105,7 +130,9 @@ class CardDelegate(QStyledItemDelegate):
         right = index.data(RIGHT) or ""
         right_small = index.data(RIGHT_SMALL) or ""
         right_w = 0
-        if self.compact:
+        compact = self.compact and not self._two_lines(index, option.rect.width(), title_font,
+                                                       small)
+        if compact:
             # one line: "100,480 w   (128,)"
             right_w = tm.horizontalAdvance(right) + (sm.horizontalAdvance(right_small) + 12
                                                      if right_small else 0) + 8
@@ -115,12 +142,13 @@ class CardDelegate(QStyledItemDelegate):
         painter.setFont(title_font)
         painter.setPen(pal.color(QPalette.Text))
         title = index.data(TITLE) or ""
-        painter.drawText(QRect(x, y, r.right() - x - right_w, tm.height()),
-                         Qt.AlignLeft | Qt.AlignVCenter, title)
+        title_w = r.right() - x - right_w
+        painter.drawText(QRect(x, y, title_w, tm.height()), Qt.AlignLeft | Qt.AlignVCenter,
+                         tm.elidedText(title, Qt.ElideRight, max(title_w, 10)))
         sub = index.data(SUBTITLE)
         if sub:
             painter.setPen(MUTED)
-            if self.compact:
+            if compact:
                 painter.setFont(small)
                 tx = x + tm.horizontalAdvance(title) + 8
                 text = sm.elidedText(sub, Qt.ElideRight, max(r.right() - tx - right_w, 10))
@@ -139,7 +167,7 @@ class CardDelegate(QStyledItemDelegate):
         if right_small:
             painter.setFont(small)
             painter.setPen(MUTED)
-            if self.compact:
+            if compact:
                 rw = tm.horizontalAdvance(right) + 12 if right else 0
                 painter.drawText(QRect(r.right() - right_w, y, right_w - 6 - rw, tm.height()),
                                  Qt.AlignRight | Qt.AlignVCenter, right_small)
@@ -150,7 +178,7 @@ class CardDelegate(QStyledItemDelegate):
         if error:
             painter.setFont(small)
             painter.setPen(ERROR_COLOR)
-            top = y + tm.height() + (sm.height() + 1 if sub and not self.compact else 0) + 3
+            top = y + tm.height() + (sm.height() + 1 if sub and not compact else 0) + 3
             painter.drawText(QRect(x, top, r.right() - x - 6, r.bottom() - top),
                              Qt.TextWordWrap | Qt.AlignLeft | Qt.AlignTop, error)
         painter.restore()

@@ -6,6 +6,10 @@ import gc
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from app.layout import use_offscreen_screen  # noqa: E402
+
+use_offscreen_screen()      # a 1920x1080 screen (Qt's offscreen default, 800x800, is smaller
+                            # than the window, which would shrink to fit it)
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

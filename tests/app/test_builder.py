@@ -118,10 +118,11 @@ def test_fields_are_validated_as_typed_and_only_valid_values_reach_the_network(q
         type_into(qtbot, units, text)
         assert units.error() is not None and expected in units.error(), text
         assert window.state.spec["layers"][1]["units"] == 128     # unchanged
-    # each keystroke is checked: "12" is a valid prefix of "12.5", the "." is not
+    # each keystroke is checked: "12" is a valid beginning of "12.5", but once the text is
+    # invalid the layer has its value from before the edit again, not the beginning
     type_into(qtbot, units, "12.5")
     assert "an integer" in units.error()
-    assert window.state.spec["layers"][1]["units"] == 12
+    assert window.state.spec["layers"][1]["units"] == 128
     type_into(qtbot, units, "256")
     assert units.error() is None
     assert window.state.spec["layers"][1]["units"] == 256

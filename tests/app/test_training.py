@@ -44,7 +44,8 @@ def test_train_on_a_small_subset_until_the_loss_falls(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: len(window.accuracy_view.val.xData) == 4)
     assert len(window.state.epochs) == 4 and window.state.epochs[-1].evaluation is not None
     progress = find(window, QProgressBar, "epochProgress")
-    assert progress.maximum() == 5 and "Epoch 4" in progress.format()
+    assert progress.maximum() == progress.value() == 5
+    assert progress.format() == "Done: 4 of 4 epochs"
     assert window.state.views.tiles is not None and window.state.views.tiles.tiles == 128
     assert "samples/s" in window.statusBar().findChild(QWidget, "status_speed").text()
     assert button(window, "trainButton").text() == "Train"
@@ -226,13 +227,14 @@ def test_settings_are_checked_as_typed_and_impossible_ones_explained(qtbot, wind
     split = settings_field(window, "valSplitField")
     type_into(qtbot, split, "1.5")
     assert "<= 0.9" in split.error()
-    config = window.state.config.to_dict()
-    # only the valid prefixes typed on the way ("1", "10", "100") reached the settings
-    assert config["batch_size"] == 100 and config["val_split"] == 0.0
-    assert config["epochs"] == 2                 # "2" of "2.5"
-    assert {k: v for k, v in config.items() if k not in ("batch_size", "epochs")} == \
-        {k: v for k, v in before.items() if k not in ("batch_size", "epochs")}
-    # a smaller subset makes a batch of 100 too large: the field says so at once
+    # while the fields are red the settings are those from before the edits: no valid
+    # beginning typed on the way ("100" of "1000", "2" of "2.5", "1" of "1.5") was kept
+    assert window.state.config.to_dict() == before
+    assert not button(window, "trainButton").isEnabled()
+    assert "Batch size" in button(window, "trainButton").toolTip()
+    # a valid batch size, then a smaller subset makes it too large: the field says so at once
+    type_into(qtbot, batch, "100")
+    assert window.state.config.batch_size == 100
     type_into(qtbot, settings_field(window, "subsetField"), "5")
     assert "larger than the training set (50 images)" in batch.error()
 
