@@ -80,14 +80,43 @@ def encode_bundle(bundle: Bundle) -> bytes:
     return b"".join(_with_digest(_bundle_parts(bundle)))
 
 
+def _umask() -> int:
+    """The process's umask, read without changing it where the system says it (Linux);
+    elsewhere set and put back (a moment in which another thread could create a file)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _new_file_mode(path: Path) -> int:
+    """The permissions a file written to ``path`` gets: those of the file it replaces, else
+    what ``open()`` would give a new file (0o666 less the umask, e.g. 0o644): mkstemp makes
+    its temporary file 0o600, readable by its owner only."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~_umask()
+
+
 def atomic_write_bytes(path, data) -> None:
     """Write ``data`` (bytes, or a list of bytes-like pieces written one after the other) to
     ``path`` so that a crash at any moment leaves the old file or the new one, never a mix:
-    temporary file in the same folder, fsync, rename, fsync the folder."""
+    temporary file in the same folder, fsync, rename, fsync the folder. The file gets the
+    permissions of the one it replaces, or a new file's usual ones (0o666 less the umask)."""
     path = Path(path)
     parts = data if isinstance(data, list) else [data]
+    mode = _new_file_mode(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as f:
             for part in parts:
                 f.write(part)

@@ -393,3 +393,27 @@ def test_an_optimizer_buffer_renamed_in_a_resigned_file_is_refused(tmp_path):
         io.load(path)
     io.save(ck, path)
     assert io.load(path).optimizer["type"] == "Adam"          # the untouched file loads
+
+
+def test_written_files_get_the_usual_permissions_not_mkstemps_0600(tmp_path):
+    """A new file is 0o666 less the umask (0o644 for the usual 022), like open() gives; a
+    replaced file keeps its permissions."""
+    import os
+    import stat
+
+    from nncore.io import atomic_write_bytes
+    old = os.umask(0o022)
+    try:
+        atomic_write_bytes(tmp_path / "a.csv", b"x")
+        os.umask(0o027)
+        atomic_write_bytes(tmp_path / "b.csv", b"x")
+        io.save(Network.from_spec({"input_shape": [3], "layers": [{"type": "Dense", "units": 2}]}),
+                tmp_path / "m.nns")
+    finally:
+        os.umask(old)
+    mode = lambda name: stat.S_IMODE((tmp_path / name).stat().st_mode)  # noqa: E731
+    assert mode("a.csv") == 0o644
+    assert mode("b.csv") == 0o640 and mode("m.nns") == 0o640
+    (tmp_path / "a.csv").chmod(0o600)               # the user's choice is kept
+    atomic_write_bytes(tmp_path / "a.csv", b"y")
+    assert mode("a.csv") == 0o600 and (tmp_path / "a.csv").read_bytes() == b"y"
