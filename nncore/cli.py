@@ -3,8 +3,10 @@
     nn-train SPEC.json --dataset mnist --epochs 10 --out runs/mlp
 
 SPEC.json is a network spec ({"input_shape": ..., "layers": [...]}) or a preset file
-({"name", "description", "spec", "training"}) whose training settings become the defaults; a
-preset may also be named directly (``nn-train mlp``, see resources/presets/). Flags override the
+({"name", "description", "spec", "training"}, what the app's Network > Export spec writes) whose
+training settings become the defaults; a preset may also be named directly (``nn-train mlp``,
+see resources/presets/). A project or model file (.nnproj from the app, .nns from nn-train) works
+too: its network and training settings are used, and training starts afresh. Flags override the
 settings. Training goes through ``nncore.session`` exactly as in the app, so the same spec and
 settings give the same numbers.
 
@@ -60,12 +62,61 @@ def preset_names() -> list[str]:
     return sorted(p.stem for p in presets_folder().glob("*.json"))
 
 
+def _model_file_settings(ck) -> dict:
+    """The training settings a project or model file holds: the app's (extra["app"]["config"]),
+    nn-train's (extra["config"]), else what the checkpoint itself says."""
+    extra = ck.extra if isinstance(ck.extra, dict) else {}
+    app = extra.get("app") if isinstance(extra.get("app"), dict) else {}
+    for found in (app.get("config"), extra.get("config")):
+        if isinstance(found, dict):
+            return copy.deepcopy(found)
+    training = {"loss": ck.loss}
+    if ck.optimizer.get("type"):
+        training["optimizer"] = {"type": ck.optimizer["type"],
+                                 "config": dict(ck.optimizer.get("config") or {})}
+    for key in ("batch_size", "schedule"):
+        if ck.training.get(key) is not None:
+            training[key] = ck.training[key]
+    return training
+
+
+def read_model_file(path: Path, arg: str) -> tuple[dict, dict, str]:
+    """(spec, training settings, name) of a project (.nnproj) or model (.nns) file: the
+    network as the app's builder has it (as trained, for nn-train's models)."""
+    from . import io as nn_io
+    from .network import Network
+    try:
+        loaded = nn_io.load(path)
+    except ModelFileError as e:
+        raise UserError(str(e)) from None
+    if isinstance(loaded, Network):
+        return loaded.to_spec(), {}, path.stem
+    extra = loaded.extra if isinstance(loaded.extra, dict) else {}
+    app = extra.get("app") if isinstance(extra.get("app"), dict) else {}
+    spec = app.get("builder_spec") if isinstance(app.get("builder_spec"), dict) else loaded.spec
+    try:
+        infer_shapes(spec)
+    except SpecError as e:
+        raise UserError(f"{arg}: the network in this file is not valid: {e}") from None
+    name = extra.get("name") if isinstance(extra.get("name"), str) and extra.get("name") \
+        else path.stem
+    return copy.deepcopy(spec), _model_file_settings(loaded), name
+
+
 def read_spec_file(arg: str) -> tuple[dict, dict, str]:
-    """(spec, training settings, name) from a spec or preset file, or a preset's name."""
+    """(spec, training settings, name) from a spec or preset file, a preset's name, or a
+    project or model file."""
     path = Path(arg).expanduser()
     if not path.exists() and not arg.endswith(".json") and (presets_folder() /
                                                            f"{arg}.json").is_file():
         path = presets_folder() / f"{arg}.json"
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(len(b"NNSTUDIO"))
+    except OSError:
+        magic = b""                 # reported below, where it is read as text
+    if magic == b"NNSTUDIO":
+        return read_model_file(path, arg)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -73,8 +124,11 @@ def read_spec_file(arg: str) -> tuple[dict, dict, str]:
         raise UserError(f"{arg}: no such file (nor a preset name; presets: {known})") from None
     except IsADirectoryError:
         raise UserError(f"{arg}: is a folder, expected a JSON spec file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise UserError(f"{arg}: cannot be read ({getattr(e, 'strerror', None) or e})") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{arg}: not a text file; expected a JSON network spec, a preset, or "
+                        f"a project (.nnproj) or model (.nns) file") from None
+    except OSError as e:
+        raise UserError(f"{arg}: cannot be read ({e.strerror or e})") from None
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as e:
@@ -297,7 +351,8 @@ def parse_args(argv):
     ap = argparse.ArgumentParser(
         prog="nn-train", description="Train a network spec (or preset) on a data set, print a "
         "per-epoch table and write the model, loss history and confusion matrix.")
-    ap.add_argument("spec", help="network spec or preset JSON file, or a preset name")
+    ap.add_argument("spec", help="network spec or preset JSON file, a preset name, or a "
+                    "project (.nnproj) or model (.nns) file whose network and settings to use")
     ap.add_argument("--dataset", help="named data set (mnist, fashion-mnist, digits-8x8) or the "
                     "path of a folder of IDX files, a CSV file or an image folder")
     ap.add_argument("--epochs", type=int)
@@ -401,7 +456,7 @@ def run(args, stdout=None, stderr=None) -> int:
         raise UserError(f"the spec's input_shape {list(spec['input_shape'])} does not fit the "
                         f"data set {config.dataset!r}, whose samples have shape {list(shape)}")
     trainer = build_trainer(spec, config, prepared, dtype=args.dtype)
-    stem = Path(args.spec).stem if args.spec.endswith(".json") else Path(args.spec).name
+    stem = Path(args.spec).stem if Path(args.spec).suffix else Path(args.spec).name
     out = Path(args.out) if args.out else Path("runs") / stem
     show_bar = args.progress if args.progress is not None else stderr.isatty()
     bar = ProgressBar(stderr) if show_bar else None

@@ -189,3 +189,37 @@ def test_ctrl_c_stops_after_the_batch_and_keeps_outputs(tmp_path, data_dir, caps
     assert "interrupted in epoch 1 after batch 3" in err
     assert len((tmp_path / "o" / "batches.csv").read_text().splitlines()) == 1 + 3
     assert io.load(tmp_path / "o" / "model.nns").training["step"] == 3
+
+
+def test_a_project_or_model_file_gives_its_network_and_settings(tmp_path, data_dir, capsys):
+    """``nn-train run.nnproj`` (a project saved by the app) trains the network as the window's
+    builder has it with the project's settings; a model nn-train wrote works the same way.
+    Outputs get the usual permissions (0o644 with umask 022)."""
+    import os
+    import stat
+    builder = dict(MLP, layers=[MLP["layers"][0], {"type": "Dense", "units": 12},
+                                *MLP["layers"][2:]])
+    config = TrainingConfig(batch_size=25, epochs=1,
+                            optimizer={"type": "Adam", "config": {"lr": 0.01}})
+    ck = io.Checkpoint(spec=MLP, weights=Network.from_spec(MLP).get_weights(),
+                       extra={"app": {"builder_spec": builder, "config": config.to_dict()}})
+    io.save(ck, tmp_path / "run.nnproj", kind="project")
+    old = os.umask(0o022)
+    try:
+        code, out, err = run_cli(capsys, tmp_path / "run.nnproj", "--dataset", data_dir,
+                                 "--out", tmp_path / "o", "--no-plots")
+    finally:
+        os.umask(old)
+    assert code == 0, err
+    assert "Adam {'lr': 0.01}, batch size 25, 1 epochs" in out
+    assert io.load(tmp_path / "o" / "model.nns").spec["layers"][1]["units"] == 12
+    assert {f.name: stat.S_IMODE(f.stat().st_mode) for f in (tmp_path / "o").iterdir()} == \
+        dict.fromkeys(["model.nns", "history.csv", "batches.csv", "confusion.csv"], 0o644)
+    code, out, err = run_cli(capsys, tmp_path / "o" / "model.nns", "--dataset", data_dir,
+                             "--out", tmp_path / "p", "--no-plots")
+    assert code == 0, err
+    assert "Adam {'lr': 0.01}, batch size 25, 1 epochs" in out
+    # a binary file that is none of these: one clear line, no decoding error
+    (tmp_path / "picture.nnproj").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    code, _, err = run_cli(capsys, tmp_path / "picture.nnproj", "--out", tmp_path / "q")
+    assert code == cli.EXIT_BAD_INPUT and "not a text file" in err and "utf-8" not in err
