@@ -44,6 +44,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from app.layout import use_offscreen_screen  # noqa: E402
+
+use_offscreen_screen()      # 1920x1080, not 800x800: the window keeps its size
 
 
 # ---- launch (in a child process) ----------------------------------------------------------------

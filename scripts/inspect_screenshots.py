@@ -20,6 +20,9 @@ import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from app.layout import use_offscreen_screen  # noqa: E402
+
+use_offscreen_screen()      # 1920x1080, not 800x800: the window keeps its size
 
 DEFAULT_SPEC = {"input_shape": [1, 28, 28],
                 "layers": [{"type": "Flatten"}, {"type": "Dense", "units": 128},

@@ -24,6 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from app.layout import use_offscreen_screen  # noqa: E402
+
+use_offscreen_screen()      # 1920x1080, not 800x800: the window keeps its size
 _TMP = tempfile.TemporaryDirectory(prefix="nn-studio-soak-")
 os.environ["NN_STUDIO_SETTINGS"] = str(Path(_TMP.name) / "settings.ini")
 os.environ["NN_STUDIO_RECOVERY"] = str(Path(_TMP.name) / "recovery.nnproj")
