@@ -108,8 +108,9 @@ class ProjectFiles(QObject):
                           QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel,
                           self.window)
         box.setObjectName("unsavedDialog")
-        box.setInformativeText("Save keeps them in a project file (File > Save); Discard "
-                               "drops them.")
+        it = "it" if len(lost) == 1 else "them"
+        box.setInformativeText(f"Save writes {it} to a project file first; Discard drops "
+                               f"{it}; Cancel goes back.")
         box.setDefaultButton(QMessageBox.Save)
         box.setEscapeButton(QMessageBox.Cancel)
         box.button(QMessageBox.Save).setObjectName("saveFirstButton")

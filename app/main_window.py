@@ -116,7 +116,7 @@ class MainWindow(QMainWindow):
             self.pacer.slowdownChanged.connect(view.set_slowdown)
         L.add("palette", "Layers", self.palette)
         L.add("network", "Network", self.network_panel)
-        L.add("properties", "Layer properties", self.properties)
+        L.add("properties", "Layer properties", _scrollable(self.properties))
         L.add("training", "Training", self.training_panel)
         L.add("loss", "Loss", self.loss_view)
         L.add("accuracy", "Accuracy", self.accuracy_view)

@@ -116,6 +116,26 @@ def _when(seconds: float) -> str:
     return f"{day} at {then.strftime('%H:%M')} ({span + ' ago' if span else 'just now'})"
 
 
+_PLURALS = {"batch": "batches", "epoch": "epochs"}
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n:,} {word if n == 1 else _PLURALS.get(word, word + 's')}"
+
+
+def trained_text(epoch: int, batch: int, step: int) -> str:
+    """"Trained: 260 batches (part of the first epoch)", "Trained: 3 epochs (2,814 batches)",
+    "Trained: 3 epochs and 120 batches (2,934 batches in all)", "Not trained yet"."""
+    if not step:
+        return "Not trained yet"
+    if not epoch:
+        return f"Trained: {_count(batch or step, 'batch')} (part of the first epoch)"
+    if not batch:
+        return f"Trained: {_count(epoch, 'epoch')} ({_count(step, 'batch')})"
+    return (f"Trained: {_count(epoch, 'epoch')} and {_count(batch, 'batch')} "
+            f"({_count(step, 'batch')} in all)")
+
+
 def describe(summary: dict) -> str:
     """What the offer to restore says the file holds."""
     layers = summary.get("layers") or []
@@ -126,12 +146,8 @@ def describe(summary: dict) -> str:
     path = summary.get("project_path")
     lines.append(f"Project: {os.path.basename(path)}" if path else "Project: untitled")
     lines.append(f"Network: {network}" + (f" ({params:,} weights)" if params else ""))
-    epoch, batch, step = (summary.get(k, 0) for k in ("epoch", "batch", "step"))
-    trained = f"{epoch} epoch{'s' if epoch != 1 else ''}"
-    if batch:
-        trained += f" and {batch} batch{'es' if batch != 1 else ''}"
     data = summary.get("dataset")
-    lines.append(f"Trained: {trained} ({step:,} batches in all)"
+    lines.append(trained_text(*(summary.get(k, 0) for k in ("epoch", "batch", "step")))
                  + (f" on {data}" if data else ""))
     acc = summary.get("val_accuracy")
     if isinstance(acc, (int, float)):

@@ -140,8 +140,7 @@ class NetworkPanel(QWidget):
         self.editor.replace(spec, text or f"Preset {preset.name}", config_after=after)
         changed = changes(before, after) if after is not None else []
         self.presetApplied.emit(f"{text or preset.name}: " + (
-            "settings changed: " + "; ".join(changed) if changed
-            else "the training settings stay as they were") + " (Undo puts it all back)")
+            "; ".join(changed) if changed else "settings unchanged") + " · Undo: Ctrl+Z")
 
     # ---- buttons -----------------------------------------------------------------------------
     def _on_up_clicked(self) -> None:

@@ -513,9 +513,9 @@ class TrainingPanel(QScrollArea):
 
     # ---- rewind ------------------------------------------------------------------------------
     def rewind_target(self) -> int | None:
-        """The batch (in all) Rewind goes back to, if it can now."""
+        """The batch (in all) Rewind goes back to, if it can now (paused after it)."""
         p = self.state.progress
-        if self.state.run_state != "paused" or p.rewind_step < 0:
+        if self.state.run_state != "paused" or not 0 <= p.rewind_step < p.step:
             return None
         return p.rewind_step
 
@@ -528,7 +528,8 @@ class TrainingPanel(QScrollArea):
             b.setText(text)
         if target is None:
             tip = ("Go back to where training was last paused (Ctrl+Backspace): the same steps "
-                   "then replay identically. Pause first.")
+                   "then replay identically. Pause, then step or train on, to have somewhere "
+                   "to go back to.")
         else:
             p = self.state.progress
             tip = (f"Go back to batch {target:,} (after {p.rewind_epoch} epoch"

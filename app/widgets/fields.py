@@ -203,6 +203,18 @@ class ValidatedField(QWidget):
         self._show_error(None)
         self._apply(self._committed)
 
+    def _fit_message(self) -> None:
+        """The message's height for its width, as a minimum: a form layout may otherwise give
+        a wrapped message fewer lines than it has (and cut it off)."""
+        if self.message.isVisibleTo(self):
+            h = self.message.heightForWidth(max(self.width(), 40))
+            if h > 0 and self.message.minimumHeight() != h:
+                self.message.setMinimumHeight(h)
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        self._fit_message()
+
     # ---- slots -------------------------------------------------------------------------------
     def _apply(self, value) -> None:
         if value != self._value:
@@ -245,6 +257,7 @@ class ValidatedField(QWidget):
         self.message.setText(message or "")
         self.message.setToolTip(message or "")
         self.message.setVisible(invalid)
+        self._fit_message()
         if was_invalid != invalid:
             self.validityChanged.emit(not invalid)
 

@@ -63,6 +63,7 @@ def test_a_broken_file_is_reported_and_the_current_work_stays(qtbot, window, tmp
     qtbot.waitUntil(lambda: has_message_box("failureDialog"), timeout=10_000)
     box = message_boxes("failureDialog")[0]
     assert "broken.nnproj" in box.text()
+    assert "broken.nnproj" in box.detailedText() and "Traceback" not in box.detailedText()
     box.close()
     assert window.state.spec == spec and window.state.config.to_dict() == config
     for k, v in weights.items():

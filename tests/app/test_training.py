@@ -180,6 +180,10 @@ def test_divergence_pauses_explains_and_rewinds_to_the_last_good_state(qtbot, wi
     box = message_boxes("failureDialog")[0]
     assert box.windowTitle() == "Training diverged"
     assert "learning rate" in (box.text() + box.informativeText()).lower()
+    # the details say what helps (reason, numbers), not the worker's internals
+    details = box.detailedText()
+    assert "Loss of that batch" in details and "Optimizer: SGD (lr 1000" in details
+    assert "Traceback" not in details and "queue" not in details
     assert window.state.run_state == "paused"           # training stopped before the message
     assert window.state.history.steps > 0
     rewind = box.findChild(QWidget, "rewindGoodButton")
