@@ -306,6 +306,8 @@ class ImageDetail(QWidget):
             text = f"{name}\n→ {' × '.join(map(str, shape))}"
             label = QLabel(text + (f"\n{note}" if note else ""))
             label.setMinimumWidth(150)
+            label.setWordWrap(True)             # "(shown as 1 × 28 × 28)" whole, not clipped
+            label.setToolTip(label.text())
             pane = ImagePane(size=110)
             signed = np.nanmin(tiles) < 0 if np.isfinite(tiles).any() else False
             if signed:
