@@ -232,6 +232,7 @@ class ProjectFiles(QObject):
             show_error(self.window, "The spec cannot be imported", str(e), e.details)
             return False
         if self.editor.locked:
+            self.editor.refuse(f"Import {os.path.basename(path)}")
             return False
         name = os.path.splitext(os.path.basename(path))[0]
         preset = Preset(name, "", spec, training)

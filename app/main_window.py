@@ -72,6 +72,7 @@ class MainWindow(QMainWindow):
         self.training_panel.ask_before_reset = lambda go: self.files.confirm_discard("reset", go)
         self.network_panel.confirm_discard = self.files.confirm_discard
         self.network_panel.presetApplied.connect(self._on_network_panel_preset_applied)
+        self.editor.editRefused.connect(self._on_editor_edit_refused)
         self.menus = Menus(self)
         self.menus.fill_view_menu(self.layout_.docks.values())
         self.setStatusBar(StudioStatusBar(self.state, self))
@@ -208,6 +209,9 @@ class MainWindow(QMainWindow):
 
     def _on_network_panel_preset_applied(self, message: str) -> None:
         self.statusBar().showMessage(message, 10_000)
+
+    def _on_editor_edit_refused(self, message: str) -> None:
+        self.statusBar().showMessage(message, 6000)
 
     # ---- training may start? -----------------------------------------------------------------
     def _before_start(self, go) -> None:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import QLineF, QPointF, QRectF, QSize, Qt
+from PySide6.QtCore import QEvent, QLineF, QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen
-from PySide6.QtWidgets import QScrollArea, QSizePolicy, QWidget
+from PySide6.QtWidgets import QScrollArea, QSizePolicy, QToolTip, QWidget
 from superqt.utils import create_worker
 
 from . import catalog
@@ -116,6 +116,8 @@ class _Canvas(QWidget):
         bold.setBold(True)
         x = float(MARGIN)
         prev_right = None
+        self._scale = scale
+        self._places = []               # (left, right, caption, ...) for the tooltips
         for kind, index, t, shape, params, width in items:
             lt = catalog.layer_type(t)
             color = QColor(GROUP_COLORS.get(lt.group if lt else "", "#7f8c8d"))
@@ -131,15 +133,52 @@ class _Canvas(QWidget):
             else:
                 self._paint_block(p, rect, kind, index, t, shape, params, color, bold, small)
             # caption above
-            p.setFont(bold)
             p.setPen(self.palette().text().color())
             caption = t if index < 0 else f"{index + 1}. {t}"
-            fm = QFontMetrics(bold)
-            p.drawText(QRectF(x - 10, 6, width + 20, 22), Qt.AlignCenter,
-                       fm.elidedText(caption, Qt.ElideRight, int(width + 16)))
+            self._paint_caption(p, QRectF(x - GAP / 2 + 1, 4, width + GAP - 2, top - 6),
+                                caption, bold, small)
+            self._places.append((x, x + width, caption, kind, shape, params))
             prev_right = x + width
             x += width + GAP
         p.end()
+
+    @staticmethod
+    def _paint_caption(p, rect: QRectF, caption: str, bold: QFont, small: QFont) -> None:
+        """The caption in bold if it fits the block and half the gaps beside it, else smaller,
+        else on two lines ("3." above "MaxPool2D"); elided only past that (the tooltip has
+        it all)."""
+        small_bold = QFont(small)
+        small_bold.setBold(True)
+        for font in (bold, small_bold):
+            if QFontMetrics(font).horizontalAdvance(caption) <= rect.width():
+                p.setFont(font)
+                p.drawText(rect, Qt.AlignHCenter | Qt.AlignBottom, caption)
+                return
+        fm = QFontMetrics(small_bold)
+        p.setFont(small_bold)
+        head, _, name = caption.partition(" ")
+        text = f"{head}\n{fm.elidedText(name, Qt.ElideRight, int(rect.width()))}" if name \
+            else fm.elidedText(caption, Qt.ElideRight, int(rect.width()))
+        p.drawText(rect, Qt.AlignHCenter | Qt.AlignBottom, text)
+
+    def event(self, event):
+        if event.type() == QEvent.ToolTip:
+            x = event.pos().x() / getattr(self, "_scale", 1.0)
+            for left, right, caption, kind, shape, params in getattr(self, "_places", []):
+                if left - GAP / 2 <= x <= right + GAP / 2:
+                    text = caption
+                    if kind == "error":
+                        text += ": invalid (see the layer's card)"
+                    elif shape:
+                        text += f": output {_shape_label(shape)}"
+                        if params:
+                            text += f", {params:,} weights"
+                    QToolTip.showText(event.globalPos(), text, self)
+                    return True
+            QToolTip.hideText()
+            event.ignore()
+            return True
+        return super().event(event)
 
     def _paint_block(self, p, rect, kind, index, t, shape, params, color, bold, small):
         size = math.prod(shape) if shape else 1

@@ -92,6 +92,7 @@ class NetworkEditor(QObject):
     """The builder's model-side logic: edits, selection, undo stack, shape checking."""
 
     currentChanged = Signal(int)        # selected layer row, -1 for none
+    editRefused = Signal(str)           # an edit while training runs: why nothing happened
 
     def __init__(self, state: StudioState, parent=None):
         super().__init__(parent)
@@ -125,6 +126,7 @@ class NetworkEditor(QObject):
     def _push(self, layers: list, text: str, select=None, merge_key=None,
               input_shape=None) -> None:
         if self.locked:
+            self.refuse(text)
             return
         before = copy.deepcopy(self.state.spec)
         after = copy.deepcopy(before)
@@ -192,6 +194,7 @@ class NetworkEditor(QObject):
     def replace(self, spec: dict, text: str, config_after=None) -> None:
         """Replace the whole network (a preset), optionally with its training settings."""
         if self.locked:
+            self.refuse(text)
             return
         before = copy.deepcopy(self.state.spec)
         after = copy.deepcopy(spec)
@@ -204,6 +207,11 @@ class NetworkEditor(QObject):
         """Start over from ``spec`` with an empty undo history (a project was opened)."""
         self.undo_stack.clear()
         self._apply(spec, -1)
+
+    def refuse(self, text: str) -> None:
+        """Say that an edit was not made: training runs."""
+        self.editRefused.emit(f"{text}: not while training runs. Pause or stop training to "
+                              f"change the network.")
 
     # ---- applying ----------------------------------------------------------------------------
     def _apply(self, spec: dict, select) -> None:

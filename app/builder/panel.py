@@ -130,6 +130,7 @@ class NetworkPanel(QWidget):
         """Replace the network (and the recipe of its settings) by ``preset``'s, undoably;
         ``presetApplied`` then says what changed."""
         if self.editor.locked:
+            self.editor.refuse(text or f"Preset {preset.name}")
             return
         spec = dict(preset.spec)
         shape = self.state.spec.get("input_shape")

@@ -85,6 +85,9 @@ def test_space_trains_unless_typing_and_invalid_text_changes_nothing(qtbot, wind
     key(w, Qt.Key_Space)
     qtbot.waitUntil(lambda: w.state.run_state == "running")
     assert panel.seed_field.edit.text() == "0" and panel.seed_field.error() is None
+    spec = w.state.spec                                     # no edit while training: it says so
+    double_click_palette(qtbot, w.palette, "Dropout")
+    assert w.state.spec == spec and "Pause or stop training" in w.statusBar().currentMessage()
     key(w, Qt.Key_Space)                                    # and Space pauses
     qtbot.waitUntil(lambda: w.state.run_state == "paused")
     # clicking Stop hands the focus to no field: the next Space trains again
