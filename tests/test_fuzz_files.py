@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from nncore import CrossEntropyLoss, DataError, ModelFileError, Network, io
 from nncore.optim import Adam
+from nncore import TrainingError
 from nncore.train import Diverged, Trainer
 
 FUZZ = settings(max_examples=700, deadline=None, derandomize=True,
@@ -67,6 +68,13 @@ def _works_quietly(obj):
         assert obj.forward(X).shape == (12, *obj.output_shape)
         return
     assert isinstance(obj, io.Checkpoint)
+    if not obj.optimizer:
+        # A weights-only checkpoint (no optimizer recorded) is a valid file: its network is
+        # complete, and continuing training from it is refused with a plain TrainingError.
+        _works_quietly(obj.build_network())
+        with pytest.raises(TrainingError, match="holds no optimizer"):
+            Trainer.from_checkpoint(obj, X, Y)
+        return
     try:
         trainer = Trainer.from_checkpoint(obj, X, Y, X[:4], Y[:4])
         trainer.step_batch()

@@ -106,6 +106,16 @@ class Layer:
     def backward(self, grad: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def scratch(self, name: str, shape, dtype) -> np.ndarray:
+        """An uninitialised work array kept from one call to the next (for large temporaries
+        that never leave the layer, such as Conv2D's im2col matrix): allocating a fresh one of
+        several MB each step costs page faults that can take longer than filling it."""
+        buffers = self.__dict__.setdefault("_scratch", {})
+        a = buffers.get(name)
+        if a is None or a.shape != tuple(shape) or a.dtype != dtype:
+            a = buffers[name] = np.empty(shape, dtype=dtype)
+        return a
+
     def backward_params(self, grad: np.ndarray) -> None:
         """Only the weight gradients (``grads``), not dL/dx: what the first layer of a network
         needs in a training step. Layers with weights may override it to skip the work of dx."""

@@ -143,7 +143,7 @@ class Conv2D(Layer):
         if c == 1:
             # One input channel: kh·kw slice copies, each a whole shifted image, into a
             # tap-major buffer; its transpose is the im2col matrix (BLAS reads it as is).
-            cols = np.empty((width, n, oh, ow), dtype=xp.dtype)
+            cols = self.scratch("cols", (width, n, oh, ow), xp.dtype)
 
             def copy_taps(s):
                 for i in range(kh):
@@ -159,7 +159,7 @@ class Conv2D(Layer):
         windows = sliding_window_view(xp, (kh, kw), axis=(1, 2))
         windows = windows[:, :sh * (oh - 1) + 1:sh, :sw * (ow - 1) + 1:sw]
         windows = windows.transpose(0, 1, 2, 4, 5, 3)
-        cols = np.empty((n, oh, ow, width), dtype=xp.dtype)
+        cols = self.scratch("cols", (n, oh, ow, width), xp.dtype)
         body = cols[..., :k].reshape(n, oh, ow, kh, kw, c)
         over_batch(n, lambda s: np.copyto(body[s], windows[s]), cols.size)
         cols[..., k:] = 1
@@ -204,7 +204,9 @@ class Conv2D(Layer):
         # for every output position at once, an (N, OH, OW, C) block that lands on a shifted,
         # strided slice of the padded input; overlapping windows add up.
         w_taps = self.params["W"].transpose(2, 3, 0, 1).reshape(kh * kw, f, c)
-        dcols = np.matmul(g2, w_taps).reshape(kh, kw, n, oh, ow, c)
+        dcols = self.scratch("dcols", (kh * kw, n * oh * ow, c), grad.dtype)
+        np.matmul(g2, w_taps, out=dcols)
+        dcols = dcols.reshape(kh, kw, n, oh, ow, c)
         pt, pb, pl, pr = self._pads()
         dx = np.zeros((n, h + pt + pb, w + pl + pr, c), dtype=grad.dtype)
 
