@@ -4,8 +4,8 @@ At start the window loads the plugin folder (``$NN_STUDIO_PLUGINS``, else
 ``~/.nn-studio/plugins``) before it builds the palette, so the layers it registers are listed
 with the built-in ones. Files that fail to load are reported in one message naming each file
 and its error, with the tracebacks as details; the others still load. Network ▸ Reload plugins
-imports the folder again after an edit: the palette, the shape check and the property form
-follow at once.
+imports the folder again after an edit: the palette, the loss and optimizer lists, the shape
+check and the property form follow at once.
 """
 from __future__ import annotations
 
@@ -59,6 +59,7 @@ class Plugins(QObject):
         results = self.load()
         w = self.window
         w.palette.refresh()
+        w.training_panel.refresh_registry()     # losses, optimizers and schedules too
         w.state.set_spec(w.state.spec)          # a layer type may have appeared or changed
         ok = [r for r in results if r.ok]
         added = sorted({name for r in ok for name in r.registered})

@@ -252,25 +252,13 @@ class TrainingPanel(QScrollArea):
         self.opt_form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
         self.loss_combo = ElidingComboBox()
         self.loss_combo.setObjectName("lossCombo")
-        for name, cls in LOSSES.items():
-            self.loss_combo.addItem(name, name)
-            self.loss_combo.setItemData(self.loss_combo.count() - 1, cls.describe(),
-                                        Qt.ToolTipRole)
         self.loss_combo.activated.connect(self._on_loss_combo_activated)
         self.optimizer_combo = ElidingComboBox()
         self.optimizer_combo.setObjectName("optimizerCombo")
-        for name, cls in OPTIMIZERS.items():
-            self.optimizer_combo.addItem(name, name)
-            self.optimizer_combo.setItemData(self.optimizer_combo.count() - 1, cls.describe(),
-                                             Qt.ToolTipRole)
         self.optimizer_combo.activated.connect(self._on_optimizer_combo_activated)
         self.schedule_combo = ElidingComboBox()
         self.schedule_combo.setObjectName("scheduleCombo")
-        for name in SCHEDULES:
-            self.schedule_combo.addItem(name, name)
-            self.schedule_combo.setItemData(self.schedule_combo.count() - 1,
-                                            inspect.getdoc(SCHEDULES[name]) or name,
-                                            Qt.ToolTipRole)
+        self._fill_registry_combos()
         self.schedule_combo.set_help("How the learning rate changes from epoch to epoch")
         self.schedule_combo.activated.connect(self._on_schedule_combo_activated)
         self.opt_form.addRow("Loss", self.loss_combo)
@@ -283,6 +271,27 @@ class TrainingPanel(QScrollArea):
         self._opt_type = None
         self._schedule_type = None
         return box
+
+    def _fill_registry_combos(self) -> None:
+        """Loss, optimizer and schedule lists from nncore's registries (a plugin may add one),
+        each entry's tooltip its one-line description."""
+        for combo, registry, tip in (
+                (self.loss_combo, LOSSES, lambda cls: cls.describe()),
+                (self.optimizer_combo, OPTIMIZERS, lambda cls: cls.describe()),
+                (self.schedule_combo, SCHEDULES, lambda f: inspect.getdoc(f) or "")):
+            combo.blockSignals(True)
+            combo.clear()
+            for name, obj in registry.items():
+                combo.addItem(name, name)
+                combo.setItemData(combo.count() - 1, tip(obj) or name, Qt.ToolTipRole)
+            combo.blockSignals(False)
+
+    def refresh_registry(self) -> None:
+        """After Network ▸ Reload plugins: list what the registries hold now and rebuild the
+        optimizer's and schedule's fields (a reloaded class may take other settings)."""
+        self._fill_registry_combos()
+        self._opt_type = self._schedule_type = None
+        self._on_state_config_changed(self.controller.state.config)
 
     def _rebuild_optimizer_fields(self, opt: dict) -> None:
         for _ in range(len(self.opt_fields)):

@@ -70,3 +70,51 @@ def test_plugins_load_at_start_failures_are_reported_and_reload_picks_up_a_fix(
         assert not has_message_box("pluginErrors") and w.state.spec_check.ok
     finally:
         w.close()
+
+
+HALF_MSE = '''
+from nncore.losses import MSELoss
+from nncore.optim import SGD
+from nncore.registry import register
+
+
+@register("loss")
+class HalfMSE(MSELoss):
+    """Half the mean squared error."""
+
+    def forward(self, output, target):
+        return 0.5 * super().forward(output, target)
+
+    def backward(self):
+        return 0.5 * super().backward()
+
+
+@register("optimizer")
+class PlainSGD(SGD):
+    """SGD without momentum, for comparison."""
+'''
+
+
+def test_reload_lists_a_new_loss_and_optimizer_in_the_training_panel(
+        qtbot, tiny_mnist, plugin_folder):
+    w = _launch(qtbot)
+    qtbot.addWidget(w)
+    try:
+        panel = w.training_panel
+        losses = lambda: [panel.loss_combo.itemData(i) for i in range(panel.loss_combo.count())]
+        optims = lambda: [panel.optimizer_combo.itemData(i)
+                          for i in range(panel.optimizer_combo.count())]
+        assert "HalfMSE" not in losses() and "PlainSGD" not in optims()
+        chosen = panel.optimizer_combo.currentData()
+        (plugin_folder / "half.py").write_text(HALF_MSE)
+        find(w, QAction, "reloadPluginsAction").trigger()
+        assert "HalfMSE" in losses() and "PlainSGD" in optims()
+        assert panel.optimizer_combo.currentData() == chosen            # selection kept
+        i = panel.optimizer_combo.findData("PlainSGD")
+        assert panel.optimizer_combo.itemData(i, 3).startswith("SGD without momentum")  # tooltip
+        panel.optimizer_combo.setCurrentIndex(i)
+        panel.optimizer_combo.activated.emit(i)                        # as a user's choice
+        assert w.state.config.optimizer["type"] == "PlainSGD"
+        assert "learningRateField" in {f.objectName() for f in panel.opt_fields.values()}
+    finally:
+        w.close()
