@@ -11,6 +11,13 @@ for any layer, including ones a learner writes. The helpers, from general to spe
     gradcheck(fn, inputs, grads)                  # any function: fn(*inputs) -> float
     check_layer({"type": "Conv2D", "filters": 3, "stride": 2}, (2, 7, 6))  # one layer
     check_network(net, loss, x, y)                # every layer of a network, on a small batch
+    diagnose_network(net, loss, x, y)             # ... and each layer alone: which one is wrong?
+
+Which layer is wrong? In ``check_network`` one wrong backward pass makes every gradient below it
+(towards the input) wrong as well, so several layers fail. ``diagnose_network`` also checks every
+layer alone, on the input it receives in the network (with a fixed random projection as its
+loss), and the loss alone: the layer that fails alone is the one to fix; the ones that fail only
+in the network got a wrong gradient from above. ``NetworkDiagnosis.sentence()`` says so.
 
 How the comparison is measured. For one array with analytic gradient a (from backward) and numeric
 gradient n (from central differences) at the checked coordinates::
@@ -65,6 +72,7 @@ mask and the checked function is deterministic.
 from __future__ import annotations
 
 import copy
+import math
 import sys
 import types
 from dataclasses import dataclass
@@ -274,6 +282,7 @@ class _Chain:
         self.layers, self.loss_fn, self.training = layers, loss_fn, training
         self.rng_states = [None] * len(layers)
         self.inputs: list[np.ndarray] = []
+        self.output: np.ndarray | None = None     # the last layer's output, float64
 
     def reference(self, x):
         """Forward and backward once: record every layer's input and analytic gradients."""
@@ -282,6 +291,7 @@ class _Chain:
             self.rng_states[i] = _rng_state(layer)
             self.inputs.append(np.array(x, dtype=np.float64, copy=True))
             x = layer.forward(x, self.training)
+        self.output = np.array(x, dtype=np.float64, copy=True)
         loss, grad = self.loss_fn(x, need_grad=True)
         input_grads = [None] * len(self.layers)
         param_grads = [None] * len(self.layers)
@@ -302,10 +312,17 @@ class _Chain:
         return fn
 
 
-def _check_chain(chain: _Chain, x, *, eps, tol, max_coords, seed,
-                 check_input=True) -> list[LayerGradCheck]:
+def _layer_results(i, layer, checks) -> list[LayerGradCheck]:
+    return [LayerGradCheck(layer_index=i, layer_type=type(layer).__name__, param=c.name,
+                           max_rel_error=c.max_rel_error, passed=c.passed, checked=c.checked,
+                           size=c.size, kinks=c.kinks, max_abs_error=c.max_abs_error,
+                           scale=c.scale)
+            for c in checks]
+
+
+def _iter_chain(chain: _Chain, x, *, eps, tol, max_coords, seed, check_input=True):
+    """Yields (layer index, [LayerGradCheck, ...]) one layer at a time."""
     _, input_grads, param_grads = chain.reference(x)
-    results = []
     for i, layer in enumerate(chain.layers):
         inputs = {"input": chain.inputs[i]} if (check_input or i > 0) else {}
         grads = {"input": input_grads[i]} if inputs else {}
@@ -313,12 +330,13 @@ def _check_chain(chain: _Chain, x, *, eps, tol, max_coords, seed,
             inputs[name], grads[name] = p, param_grads[i][name]
         checks = gradcheck(chain.loss_from(i), inputs, grads, eps=eps, tol=tol,
                            max_coords=max_coords, seed=seed + i)
-        for c in checks:
-            results.append(LayerGradCheck(
-                layer_index=i, layer_type=type(layer).__name__, param=c.name,
-                max_rel_error=c.max_rel_error, passed=c.passed, checked=c.checked, size=c.size,
-                kinks=c.kinks, max_abs_error=c.max_abs_error, scale=c.scale))
-    return results
+        yield i, _layer_results(i, layer, checks)
+
+
+def _check_chain(chain: _Chain, x, *, eps, tol, max_coords, seed,
+                 check_input=True) -> list[LayerGradCheck]:
+    return [r for _, rs in _iter_chain(chain, x, eps=eps, tol=tol, max_coords=max_coords,
+                                       seed=seed, check_input=check_input) for r in rs]
 
 
 def check_layer(layer_or_config, input_shape, *, batch: int = 3, x=None, training: bool = True,
@@ -389,6 +407,14 @@ def check_network(net, loss, x, y, eps: float = 1e-6, *, training: bool = True,
     Keep the batch small (a few samples): every checked coordinate costs two forward passes
     through the layers from its own to the last.
     """
+    twin, x, loss_fn = _float64_problem(net, loss, x, y)
+    chain = _Chain(twin.layers, loss_fn, training)
+    return _check_chain(chain, x, eps=eps, tol=tol, max_coords=max_coords, seed=seed,
+                        check_input=check_input)
+
+
+def _float64_problem(net, loss, x, y):
+    """(float64 twin of net, x as its input, loss_fn(out, need_grad)) with checked x and y."""
     twin = float64_copy(net)
     x = twin.check_input(x)
     if len(x) == 0:
@@ -403,10 +429,187 @@ def check_network(net, loss, x, y, eps: float = 1e-6, *, training: bool = True,
         if need_grad:
             return value, np.asarray(loss.backward(), dtype=np.float64)
         return value
+    return twin, x, loss_fn
 
-    chain = _Chain(twin.layers, loss_fn, training)
-    return _check_chain(chain, x, eps=eps, tol=tol, max_coords=max_coords, seed=seed,
-                        check_input=check_input)
+
+# ---- where is the mistake? ----------------------------------------------------------------------
+def _failed(r) -> bool:
+    """A real failure: an error above the tolerance (NaN, every coordinate on a kink, is
+    'not verified' rather than wrong)."""
+    return not r.passed and not math.isnan(r.max_rel_error)
+
+
+def _worst(results) -> float:
+    errors = [r.max_rel_error for r in results if not math.isnan(r.max_rel_error)]
+    return max(errors, default=0.0)
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _span(indices) -> str:
+    """[0, 1, 2] -> "layers 0–2", [0, 2] -> "layers 0 and 2", [4] -> "layer 4"."""
+    idx = sorted(indices)
+    if len(idx) == 1:
+        return f"layer {idx[0]}"
+    if idx == list(range(idx[0], idx[-1] + 1)):
+        return f"layers {idx[0]}–{idx[-1]}"
+    return "layers " + ", ".join(map(str, idx[:-1])) + f" and {idx[-1]}"
+
+
+@dataclass
+class NetworkDiagnosis:
+    """Two checks of every layer, and one of the loss: which backward pass is wrong?
+
+    ``in_network``: ``check_network``'s results: each layer's gradients as the network computes
+    them, from the loss back to that layer. One wrong backward pass makes every gradient below it
+    (towards the input) wrong too, so these alone cannot say which layer is to blame.
+    ``alone``: each layer checked by itself (``check_layer``) on the input it actually received
+    in the network, with a fixed random projection as its loss: dL/dx and dL/dweights of that
+    layer alone, independent of every other layer. A layer that fails here has a wrong backward.
+    ``loss``: dL/d(output) of the loss, on the network's output.
+    """
+    layer_types: list
+    loss_type: str
+    in_network: list              # [LayerGradCheck] in layer order
+    alone: list                   # [LayerGradCheck] in layer order (layer_index as in the network)
+    loss: GradCheck | None
+
+    def results(self, index: int, alone: bool = True) -> list:
+        return [r for r in (self.alone if alone else self.in_network) if r.layer_index == index]
+
+    def failed_alone(self, index: int) -> bool:
+        return any(_failed(r) for r in self.results(index, alone=True))
+
+    def failed_in_network(self, index: int) -> bool:
+        return any(_failed(r) for r in self.results(index, alone=False))
+
+    @property
+    def culprits(self) -> list[int]:
+        """Layers whose own backward pass is wrong, from the output side (the last layer first)."""
+        return [i for i in reversed(range(len(self.layer_types))) if self.failed_alone(i)]
+
+    @property
+    def loss_failed(self) -> bool:
+        return self.loss is not None and _failed(self.loss)
+
+    @property
+    def first_from_output(self) -> int | None:
+        """The layer to look at first: the first one, from the output side, that fails alone;
+        if none does, the first that fails in the network (and passes alone). None if none fails."""
+        if self.culprits:
+            return self.culprits[0]
+        inside = [i for i in reversed(range(len(self.layer_types))) if self.failed_in_network(i)]
+        return inside[0] if inside and not self.loss_failed else None
+
+    def inherited_from(self, index: int) -> int | str | None:
+        """Why layer ``index`` fails in the network although it passes alone: the layer above it
+        (towards the output) whose wrong gradient reaches it, or "loss"; None if it does not."""
+        if self.failed_alone(index) or not self.failed_in_network(index):
+            return None
+        above = [i for i in self.culprits if i > index]
+        if above:
+            return min(above)
+        return "loss" if self.loss_failed else None
+
+    @property
+    def passed(self) -> bool:
+        return (all(r.passed for r in self.in_network) and all(r.passed for r in self.alone)
+                and (self.loss is None or self.loss.passed))
+
+    @property
+    def worst(self) -> float:
+        return _worst(self.in_network + self.alone + ([self.loss] if self.loss else []))
+
+    def name(self, index: int) -> str:
+        return f"layer {index} {self.layer_types[index]}"
+
+    def sentence(self) -> str:
+        """The verdict in one or two plain sentences, naming the layer to fix."""
+        if self.passed:
+            return (f"Every layer's backward pass agrees with finite differences, alone and in "
+                    f"the network (worst relative error {self.worst:.1e}).")
+        unverified = [i for i in range(len(self.layer_types))
+                      if not self.failed_alone(i) and not self.failed_in_network(i)
+                      and not all(r.passed for r in self.results(i) + self.results(i, False))]
+        tail = (f" ({_cap(_span(unverified))}: every checked coordinate sat on a kink, "
+                f"not verified.)" if unverified else "")
+        culprits = self.culprits
+        if culprits:
+            first = culprits[0]
+            arrays = ", ".join(f"d{'X' if r.param == 'input' else r.param}"
+                               for r in self.results(first) if _failed(r))
+            text = (f"{_cap(self.name(first))} computes a wrong gradient: its own "
+                    f"backward pass, checked alone on its actual input, is off by "
+                    f"{_worst(self.results(first)):.1e} ({arrays}).")
+            if len(culprits) > 1:
+                others = ", ".join(self.name(i) for i in culprits[1:])
+                text += f" Also wrong alone: {others}."
+            inherited = [i for i in range(len(self.layer_types))
+                         if self.inherited_from(i) is not None]
+            if inherited:
+                text += (f" {_cap(_span(inherited))} fail only inside the network, "
+                         f"because the gradient reaching them is already wrong.")
+            return text + tail
+        if self.loss_failed:
+            return (f"The loss {self.loss_type} computes a wrong dL/d(output) (off by "
+                    f"{self.loss.max_rel_error:.1e}); every layer passes alone, and fails in "
+                    f"the network only because of it.") + tail
+        first = self.first_from_output
+        if first is not None:
+            return (f"{_cap(self.name(first))} passes alone but fails inside the network "
+                    f"(off by {_worst(self.results(first, False)):.1e}): look at what its "
+                    f"forward and backward keep between calls, or change in place.") + tail
+        return "Nothing failed, but not everything could be verified." + tail
+
+
+def diagnose_steps(net, loss, x, y, eps: float = 1e-6, *, training: bool = True,
+                   max_coords: int | None = 24, seed: int = 0, tol: float = TOLERANCE):
+    """``diagnose_network`` as a generator, for a worker that shows progress and can stop
+    between steps: yields (done, total, what was just checked) after each step (each layer in
+    the network, the loss, each layer alone) and returns the NetworkDiagnosis."""
+    twin, x, loss_fn = _float64_problem(net, loss, x, y)
+    layers = twin.layers
+    types = [type(layer).__name__ for layer in layers]
+    total, done = 2 * len(layers) + 1, 0
+    chain = _Chain(layers, loss_fn, training)
+    in_network = []
+    for i, results in _iter_chain(chain, x, eps=eps, tol=tol, max_coords=max_coords,
+                                  seed=seed):
+        in_network += results
+        done += 1
+        yield done, total, f"layer {i} {types[i]} in the network"
+    out = chain.output.copy() if chain.output is not None else twin.forward(x, training)
+    _, grad = loss_fn(out, need_grad=True)
+    loss_check = gradcheck(lambda o: loss_fn(o, need_grad=False), {"output": out},
+                           {"output": grad}, eps=eps, tol=tol, max_coords=max_coords,
+                           seed=seed + 2 * len(layers))[0]
+    done += 1
+    yield done, total, f"the loss {type(loss).__name__}"
+    alone = []
+    for i, layer in enumerate(layers):
+        results = check_layer(layer, tuple(layer.input_shape), x=chain.inputs[i],
+                              training=training, seed=seed + len(layers) + i, eps=eps, tol=tol,
+                              max_coords=max_coords, randomize_params=False)
+        for r in results:
+            r.layer_index = i
+        alone += results
+        done += 1
+        yield done, total, f"layer {i} {types[i]} alone"
+    return NetworkDiagnosis(types, type(loss).__name__, in_network, alone, loss_check)
+
+
+def diagnose_network(net, loss, x, y, eps: float = 1e-6, **kwargs) -> NetworkDiagnosis:
+    """Check every layer in the network (``check_network``), every layer alone on the input it
+    receives in the network (``check_layer``) and the loss, on a float64 copy; ``net`` is not
+    touched. ``NetworkDiagnosis.sentence()`` names the layer whose own backward pass is wrong."""
+    steps = diagnose_steps(net, loss, x, y, eps, **kwargs)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as stop:
+            return stop.value
 
 
 # ``nncore.gradcheck(...)`` calls ``gradcheck`` while ``nncore.gradcheck.check_network`` etc. stay
