@@ -11,9 +11,9 @@ import traceback
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage
-from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtCore import QObject, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage
+from PySide6.QtWidgets import QDockWidget, QLabel, QSizePolicy, QVBoxLayout, QWidget
 from superqt.utils import create_worker
 
 from ..views.seen import WhenSeen  # noqa: F401  (the panels' drawing waits until they are seen)
@@ -163,7 +163,13 @@ class ImagePane(pg.GraphicsLayoutWidget):
         if title:
             self.ci.addLabel(title, row=1, col=0, color="k", size="9pt")
         self.setMinimumSize(size, size)
+        self._hint = QSize(size, size)
         self.image = None
+
+    def sizeHint(self):
+        # fixed (a graphics view's own hint follows its scene, and grew to 480 px once an
+        # image was set: a layout asking for it grew the whole panel)
+        return self._hint
 
     def set_image(self, image, levels=None):
         self.image = np.asarray(image)
@@ -203,7 +209,11 @@ class ProbabilityBars(pg.PlotWidget):
         self.getAxis("left").setTicks([[(0, "0"), (0.5, ".5"), (1, "1")]])
         self.setMinimumHeight(70 if compact else 120)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self._hint = QSize(240, 70 if compact else 120)
         self._set_ticks()
+
+    def sizeHint(self):
+        return self._hint           # fixed: not the plot's, which follows its scene
 
     def _set_ticks(self):
         self.getAxis("bottom").setTicks([list(enumerate(self.class_names))])
@@ -228,6 +238,21 @@ class ProbabilityBars(pg.PlotWidget):
         self.bars.setOpts(x=np.arange(len(self.values)), height=self.values, brushes=brushes)
 
 
+def reveal(widget: QWidget) -> None:
+    """Bring the dock holding ``widget`` into view: opened again if the learner closed it,
+    its tab picked if it is tabbed behind another, its window raised if it floats. A widget
+    in no dock (on its own, in a test or a script) is shown."""
+    dock = widget.parentWidget()
+    while dock is not None and not isinstance(dock, QDockWidget):
+        dock = dock.parentWidget()
+    if dock is None:
+        widget.window().show()
+        return
+    if dock.isHidden():
+        dock.show()
+    dock.raise_()
+
+
 def heading(text: str, size: int = 10, bold: bool = True) -> QLabel:
     label = QLabel(text)
     f = QFont(label.font())
@@ -235,6 +260,43 @@ def heading(text: str, size: int = 10, bold: bool = True) -> QLabel:
     f.setBold(bold)
     label.setFont(f)
     return label
+
+
+class LinesLabel(QLabel):
+    """A word-wrapped label exactly ``lines`` lines tall, whatever its text and width.
+
+    A word-wrapped QLabel has a height-for-width, and so has every layout holding one; a
+    QScrollArea (each dock's panel sits in one) then gives the panel its *preferred* height
+    for its width — every child at its size hint — instead of the room there is. That grew the
+    drawing pad from 300 to over 1,000 px after its first prediction. This label's height does
+    not depend on its width (and its size hint asks for little width), so a panel's layout
+    stays as its dock makes it. Text longer than ``lines`` lines is cut; the tooltip has it
+    all."""
+
+    def __init__(self, text: str = "", lines: int = 2, parent=None):
+        super().__init__(text, parent)
+        self.lines = lines
+        self.setWordWrap(True)
+        self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setToolTip(text)
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.setToolTip(text if text else "")
+
+    def _height(self) -> int:
+        m = self.contentsMargins()
+        return QFontMetrics(self.font()).lineSpacing() * self.lines + m.top() + m.bottom() + 2
+
+    def hasHeightForWidth(self) -> bool:
+        return False
+
+    def sizeHint(self):
+        return QSize(80, self._height())
+
+    def minimumSizeHint(self):
+        return QSize(40, self._height())
 
 
 def placeholder(text: str) -> QWidget:

@@ -13,13 +13,12 @@ import math
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from nncore.inspect import prepare_drawing
 
-from .common import (ImagePane, JobRunner, ProbabilityBars, WhenSeen, build_network, heading,
-                     network_source)
+from .common import (ImagePane, JobRunner, LinesLabel, ProbabilityBars, WhenSeen, build_network,
+                     heading, network_source)
 
 CANVAS = 280              # the paper, in pixels: 10x an MNIST digit
 PEN_WIDTH = 22.0          # a digit drawn 200 px tall gets MNIST's ~2.5 px strokes
@@ -174,20 +173,34 @@ class PadCanvas(QWidget):
 
 
 class PadPanel(QWidget):
-    """The pad, what the network sees (28x28) and its prediction."""
+    """The pad, what the network sees (28x28) and its prediction.
+
+    The paper takes the room the panel has; the column on its right (the 28x28 input, the
+    prediction, the bars and a status line) has a bounded width and fixed-height labels, so
+    nothing in it changes the panel's size when a prediction arrives: strokes land on the
+    paper where they are drawn, in a dock or a floating window."""
+
+    #: The right-hand column's width range, in pixels.
+    SIDE_WIDTH = (190, 300)
 
     def __init__(self, state, parent=None):
         super().__init__(parent)
         self.state = state
         self.canvas = PadCanvas()
         self.clear_button = QPushButton("Clear")
-        self.seen = ImagePane("what the network sees (28×28)", size=140)
-        self.prediction = heading("draw a digit", 22)
+        self.hint = LinesLabel("Draw one digit, anywhere, any size.", lines=1)
+        self.hint.setStyleSheet("color: #555;")
+        self.seen_title = LinesLabel("What the network sees (28×28)", lines=1)
+        self.seen = ImagePane(size=84)
+        self.seen.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.seen.setMaximumSize(168, 168)
+        self.seen._hint = QSize(140, 140)
+        self.prediction = heading("draw a digit", 18)
         self.prediction.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.bars = ProbabilityBars()
-        self.status = QLabel("")
+        self.prediction.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.bars = ProbabilityBars(compact=True)
+        self.status = LinesLabel("", lines=2)
         self.status.setStyleSheet("color: #666;")
-        self.status.setWordWrap(True)
         self.runner = JobRunner(self)
         self.runner.done.connect(self._on_runner_done)
         self.runner.failed.connect(self._on_runner_failed)
@@ -198,20 +211,24 @@ class PadPanel(QWidget):
         left = QVBoxLayout()
         left.addWidget(self.canvas, 1)
         buttons = QHBoxLayout()
-        buttons.addWidget(QLabel("Draw one digit, anywhere, any size."))
-        buttons.addStretch(1)
+        buttons.addWidget(self.hint, 1)
         buttons.addWidget(self.clear_button)
         left.addLayout(buttons)
-        right = QVBoxLayout()
-        right.addWidget(self.seen, 1)
+        side = QWidget()
+        side.setMinimumWidth(self.SIDE_WIDTH[0])
+        side.setMaximumWidth(self.SIDE_WIDTH[1])
+        right = QVBoxLayout(side)
+        right.setContentsMargins(0, 0, 0, 0)
+        right.addWidget(self.seen_title)
+        right.addWidget(self.seen, 3, Qt.AlignmentFlag.AlignHCenter)
         right.addWidget(self.prediction)
-        right.addWidget(self.bars, 1)
+        right.addWidget(self.bars, 2)
         right.addWidget(self.status)
         lay = QHBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(left, 3)
-        lay.addLayout(right, 2)
-        self.setMinimumSize(480, 300)
+        lay.addWidget(side, 2)
+        self.setMinimumSize(420, 280)
 
         self.when_seen = WhenSeen(self)
         self.clear_button.clicked.connect(self.canvas.clear)
