@@ -86,3 +86,85 @@ def test_diagnosis_of_a_right_network_and_of_a_wrong_loss():
     assert d.loss_failed and d.culprits == [] and d.inherited_from(0) == "loss"
     assert d.sentence().startswith("The loss OffCrossEntropy computes a wrong dL/d(output)")
     assert all(r.passed for r in d.alone)
+
+
+# ---- the Gradient check panel in the window -------------------------------------------------------
+def _grad_check(window, qtbot):
+    """Press Check gradients (its dock brought to the front) and wait for the result."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QDockWidget
+
+    from app.inspect.gradcheck_view import GradCheckPanel
+    panel = window.findChild(GradCheckPanel)
+    dock = next(d for d in window.findChildren(QDockWidget) if d.isAncestorOf(panel))
+    dock.show()
+    dock.raise_()
+    before = panel.diagnosis
+    qtbot.mouseClick(panel.button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: panel.diagnosis is not before and not panel.running,
+                    timeout=20_000)
+    return panel
+
+
+def test_the_check_runs_on_the_network_in_the_builder_not_the_trained_snapshot(
+        qtbot, wrong_tanh, tiny_mnist):
+    """The tester's steps: train a little, add a layer whose derivative is wrong, check."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QListWidget
+
+    from .conftest import _launch
+    from .helpers import button, click, click_stack_row, double_click_palette, find, stack_rows
+
+    w = _launch(qtbot)
+    qtbot.addWidget(w)
+    try:
+        # the default network, untrained: every row green, below 1e-6
+        panel = _grad_check(w, qtbot)
+        assert panel.diagnosis.passed and np.all(panel.errors() < 1e-6)
+        assert all(result == "pass" for _, _, result in panel.row_results())
+        assert "5 layers; initial weights, not trained yet" in panel.which.text()
+
+        step = button(w, "stepBatchButton")
+        for n in (1, 2, 3):
+            click(qtbot, step)
+            qtbot.waitUntil(lambda: w.state.snapshot is not None and w.state.snapshot.step == n
+                            and w.state.run_state == "paused", timeout=10_000)
+        assert panel.stale and "weights changed (now after 3 batches)" in \
+            panel.stale_label.text()
+
+        click_stack_row(qtbot, w, 2)                                   # ReLU
+        double_click_palette(qtbot, w.palette, wrong_tanh)             # ... WrongTanh after it
+        qtbot.waitUntil(lambda: "WrongTanh" in " ".join(stack_rows(w)) and w.state.spec_check.ok)
+        assert [c["type"] for c in w.state.spec["layers"]] == [
+            "Flatten", "Dense", "ReLU", "WrongTanh", "Dense", "Softmax"]
+
+        panel = _grad_check(w, qtbot)
+        d = panel.diagnosis
+        assert d.layer_types == ["Flatten", "Dense", "ReLU", "WrongTanh", "Dense", "Softmax"]
+        assert d.culprits == [3]
+        assert panel.summary.text().startswith("Layer 3 WrongTanh computes a wrong gradient")
+        # the trained weights of both Dense layers (unchanged, only moved down one place)
+        assert ("6 layers; weights after 3 batches; 4 images" in panel.which.text()), \
+            panel.which.text()
+        rows = panel.row_results()
+        failed = {layer for layer, _, result in rows if result.startswith("FAIL")}
+        assert failed == {"3  WrongTanh"}
+        assert all(result.startswith("wrong dY from layer 3")
+                   for layer, _, result in rows if layer.split()[0] in "012")
+        assert all(result == "pass" for layer, _, result in rows
+                   if layer.split()[0] in ("4", "5", "loss"))
+        assert not panel.stale
+
+        # editing the network makes the result out of date; the next check is of the edit
+        click_stack_row(qtbot, w, 3)
+        stack = find(w, QListWidget, "layerStack")
+        qtbot.keyClick(stack, Qt.Key_Delete)
+        qtbot.waitUntil(lambda: panel.stale)
+        assert "the network in the builder was edited" in panel.stale_label.text()
+        assert panel.stale_label.isVisible()
+        panel = _grad_check(w, qtbot)
+        assert not panel.stale and panel.diagnosis.passed
+        assert panel.diagnosis.layer_types == ["Flatten", "Dense", "ReLU", "Dense", "Softmax"]
+        assert "5 layers; weights after 3 batches" in panel.which.text()
+    finally:
+        w.close()
