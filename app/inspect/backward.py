@@ -2,17 +2,22 @@
 sizes move over the whole run.
 
 The table comes from ``state.inspection`` (nncore.inspect.LayerReport per layer, set by the
-worker when training is paused or stepped): input and output shapes, activation statistics,
-dL/d(output), every weight's shape, norm, gradient norm and update-to-weight ratio. Selecting a
-row shows the layer's formula and its weight gradient as an image. The plot below shows
-‖dL/dW‖ per layer over the steps (log scale), where vanishing or exploding gradients show.
+worker when training is paused or stepped): per layer its input and output shapes, activation
+statistics and dL/d(output); under it one row per gradient it computes, readable from the left
+edge even in a narrow dock: dW and db with a thumbnail of the gradient (blue −, red +, colour
+range from the gradient's own spread), shape, ‖dW‖, ‖W‖, the update-to-weight ratio ‖ΔW‖/‖W‖
+and the formula it comes from (dW = Xᵀ·dY), then dX, the gradient passed down. Selecting a row
+shows the layer's formulas and its weight gradient as a larger image. The plot shows ‖dL/dW‖
+per layer over the steps (log scale), where vanishing or exploding gradients show.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (QHeaderView, QLabel, QPlainTextEdit, QSplitter, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
@@ -20,7 +25,10 @@ from ..views.plot_panel import SteadyAxes
 from .common import ImagePane, WhenSeen, heading, mosaic
 
 COLUMNS = ["layer", "input → output", "act. mean ± std", "zeros", "min … max", "dL/dY",
-           "‖dL/dY‖", "weight", "‖W‖", "‖dW‖", "‖ΔW‖/‖W‖"]
+           "‖dL/dY‖"]
+#: Thumbnails of dW and db in the tree: at most this size (pixels), at least THUMB_MIN_H high.
+THUMB_W, THUMB_H, THUMB_MIN_H = 112, 36, 10
+GRAD_CMAP = "CET-D1"                    # blue − · white 0 · red +
 #: update-to-weight ratios outside this range get a warning colour (around 1e-3 is healthy)
 RATIO_LOW, RATIO_HIGH = 1e-5, 1e-1
 #: The gradient-norm plot redraws at most this often (ms), and only while it can be seen.
@@ -57,6 +65,7 @@ class BackwardPanel(QWidget):
         self.tree.setHeaderLabels(COLUMNS)
         self.tree.setAlternatingRowColors(True)
         self.tree.setRootIsDecorated(True)
+        self.tree.setIconSize(QSize(THUMB_W, THUMB_H))
         # columns fitted once per batch shown (ResizeToContents would measure on every change)
         self.tree.header().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.formula = QPlainTextEdit()
@@ -66,7 +75,7 @@ class BackwardPanel(QWidget):
         mono.setPointSize(9)
         self.formula.setFont(mono)
         self.formula.setPlaceholderText("Select a layer to see the formulas of its backward pass.")
-        self.grad_image = ImagePane("", cmap="CET-D1", size=150)
+        self.grad_image = ImagePane("", cmap=GRAD_CMAP, size=150)
         self.grad_label = QLabel("")
         self.grad_label.setWordWrap(True)
         grad_box = QWidget()
@@ -88,8 +97,8 @@ class BackwardPanel(QWidget):
         lower.addWidget(grad_box)
         lower.addWidget(self.norms)
         lower.setSizes([330, 250, 450])
-        lower.setMinimumHeight(220)
-        self.tree.setMinimumHeight(160)
+        lower.setMinimumHeight(170)
+        self.tree.setMinimumHeight(200)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.tree)
         split.addWidget(lower)
@@ -167,35 +176,67 @@ class BackwardPanel(QWidget):
                 "—" if a is None else f"{a.mean:.3g} ± {a.std:.3g}",
                 "—" if a is None else f"{a.zero_fraction:.0%}",
                 "—" if a is None else f"{a.min:.3g} … {a.max:.3g}",
-                _shape(r.grad_output_shape), _num(r.grad_output_norm), "", "", "", ""])
+                _shape(r.grad_output_shape), _num(r.grad_output_norm)])
             item.setData(0, Qt.ItemDataRole.UserRole, r.index)
+            item.setToolTip(0, f"{r.name}\n\n{r.formula}" if r.formula else r.name)
             for p in r.params:
-                child = QTreeWidgetItem(["", "", "", "", "", "", "",
-                                         f"{p.name} {_shape(p.shape)}", _num(p.norm),
-                                         _num(p.grad_norm), _num(p.update_ratio)])
+                child = QTreeWidgetItem([param_text(p, r.formula)])
                 child.setData(0, Qt.ItemDataRole.UserRole, r.index)
                 child.setData(0, PARAM_ROLE, p.name)
+                child.setIcon(0, QIcon(grad_thumbnail(p.grad, self._tile_shape(r.index))))
                 ratio = p.update_ratio
+                tip = (f"d{p.name} = dL/d{p.name} of this batch, shape {_shape(p.shape)}; "
+                       f"‖Δ{p.name}‖/‖{p.name}‖: how much this step changed {p.name} "
+                       f"(around 1e-3 is healthy)")
                 if ratio is not None and not (RATIO_LOW <= ratio <= RATIO_HIGH):
-                    child.setBackground(10, QBrush(WARN))
-                    child.setToolTip(10, "far from the usual ~1e-3: the learning rate may be "
-                                         + ("too high" if ratio > RATIO_HIGH else "too low"))
+                    child.setBackground(0, QBrush(WARN))
+                    tip += ("\nfar from the usual ~1e-3: the learning rate may be "
+                            + ("too high" if ratio > RATIO_HIGH else "too low"))
+                child.setToolTip(0, tip)
                 item.addChild(child)
+            item.addChild(self._dx_row(r))
             self.tree.addTopLevelItem(item)
+            for k in range(item.childCount()):
+                item.child(k).setFirstColumnSpanned(True)
         loss = self._loss_class()
         if loss is not None:
-            item = QTreeWidgetItem([f"loss  {loss.__name__}", "", "", "", "", "", "", "", "",
-                                    "", ""])
+            item = QTreeWidgetItem([f"loss  {loss.__name__}"])
             item.setData(0, Qt.ItemDataRole.UserRole, -1)
+            item.setToolTip(0, f"{loss.__name__}: {loss.describe()}\n\n{loss.formula}")
             self.tree.addTopLevelItem(item)
+            for line in _gradient_lines(loss.formula):
+                child = QTreeWidgetItem([line])
+                child.setData(0, Qt.ItemDataRole.UserRole, -1)
+                item.addChild(child)
+                child.setFirstColumnSpanned(True)
         self.tree.expandAll()
         for c in range(len(COLUMNS)):
             self.tree.resizeColumnToContents(c)
-        first = next((self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount())
-                      if self.tree.topLevelItem(i).childCount()), self.tree.topLevelItem(0))
-        if first is not None and first.childCount():
-            first = first.child(0)
-        self.tree.setCurrentItem(first)
+        tops = [self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount())]
+        weights = [t.child(0) for t in tops if t.childCount() and t.child(0).data(0, PARAM_ROLE)]
+        self.tree.setCurrentItem(weights[0] if weights else self.tree.topLevelItem(0))
+
+    def _dx_row(self, r) -> QTreeWidgetItem:
+        """The gradient the layer passes down: dX = dL/d(input), which is what the layer below
+        received as its dL/dY."""
+        line = _formula_line(r.formula, "dX")
+        below = self.reports[r.index - 1] if r.index > 0 else None
+        if below is not None and below.grad_output_norm is not None:
+            text = f"dX {_shape(below.grad_output_shape)}   ‖dX‖ {below.grad_output_norm:.3g}"
+        else:
+            text = "dX not computed (training needs no dL/d(input) here)"
+        row = QTreeWidgetItem([f"{text}   {line}" if line else text])
+        row.setData(0, Qt.ItemDataRole.UserRole, r.index)
+        row.setForeground(0, QBrush(QColor(90, 90, 90)))
+        return row
+
+    def _tile_shape(self, index: int) -> tuple | None:
+        """(H, W) when layer ``index`` is a Dense layer on flattened one-channel images."""
+        prev = self.reports[index - 1] if index > 0 else None
+        if (prev is not None and prev.type == "Flatten" and len(prev.input_shape) == 4
+                and prev.input_shape[1] == 1):
+            return tuple(prev.input_shape[2:])
+        return None
 
     def _loss_class(self):
         from nncore.registry import get
@@ -238,13 +279,14 @@ class BackwardPanel(QWidget):
             self.grad_label.setText("no weights in this layer")
             return
         self.shown_grad = p.grad
-        prev = self.reports[index - 1] if index > 0 else None
-        flat_image = (prev is not None and prev.type == "Flatten"
-                      and len(prev.input_shape) == 4 and prev.input_shape[1] == 1)
-        img, lim, note = grad_image(p.grad, tuple(prev.input_shape[2:]) if flat_image else None)
+        img, lim, note = grad_image(p.grad, self._tile_shape(index))
         self.grad_image.set_image(img, levels=(-lim, lim))
-        self.grad_label.setText(f"d{p.name} of layer {index} {_shape(p.shape)}: {note} "
-                                f"(blue −, red +)")
+        # tiles and kernels keep square pixels; a plain matrix fills the pane
+        self.grad_image.view.setAspectLocked(p.grad.ndim == 4 or self._tile_shape(index)
+                                             is not None or p.grad.ndim == 1)
+        self.grad_image.view.autoRange(padding=0.02)
+        self.grad_label.setText(f"d{p.name} of layer {index} {_shape(p.shape)}: {note}; "
+                                f"colours ±{lim:.2g} (blue −, red +)")
 
     def _draw_norms(self):
         """Each layer's ‖dL/dW‖ per step, faint, with its running mean over ~50 steps on top."""
@@ -294,14 +336,87 @@ class BackwardPanel(QWidget):
         return {i: c.get("type", "") for i, c in enumerate(layers) if isinstance(c, dict)}
 
 
+def _formula_line(formula: str, name: str) -> str:
+    """The line of ``formula`` that gives ``name`` ("dW = Xᵀ·dY"), spaces collapsed; "" if none."""
+    for line in (formula or "").splitlines():
+        head = line.split("=", 1)[0].strip()
+        if "=" in line and head == name:
+            return " ".join(line.split())
+    return ""
+
+
+def _gradient_lines(formula: str) -> list[str]:
+    """Every line of a formula that gives a gradient (starts with "d")."""
+    return [" ".join(line.split()) for line in (formula or "").splitlines()
+            if line.strip().startswith("d") and "=" in line]
+
+
+def param_text(p, formula: str) -> str:
+    """One line for a weight's gradient, readable in a narrow dock: shape, norms, ratio, formula."""
+    ratio = "—" if p.update_ratio is None else f"{p.update_ratio:.2g}"
+    line = _formula_line(formula, f"d{p.name}")
+    return (f"d{p.name} {_shape(p.shape)}   ‖d{p.name}‖ {p.grad_norm:.3g}   ‖{p.name}‖ "
+            f"{p.norm:.3g}   ‖Δ{p.name}‖/‖{p.name}‖ {ratio}" + (f"   {line}" if line else ""))
+
+
+def colour_range(values: np.ndarray) -> float:
+    """A symmetric colour limit that shows a gradient's structure: the 99th percentile of its
+    non-zero |values| (of an evenly spaced sample of at most PERCENTILE_SAMPLE). Exact zeros
+    (inputs that were blank) are left out, so that a sparse gradient is not washed out; a few
+    large entries saturate instead of pushing everything else to white."""
+    a = np.abs(np.asarray(values, dtype=np.float32))
+    a = a[np.isfinite(a) & (a > 0)]
+    if not a.size:
+        return 1.0
+    sample = a[::-(-a.size // PERCENTILE_SAMPLE)]
+    return float(np.percentile(sample, 99)) or float(a.max())
+
+
+def _strongest_per_block(img: np.ndarray, f: int) -> np.ndarray:
+    """Shrink ``img`` by ``f`` in both directions, keeping from each f x f block its entry of
+    largest magnitude, sign and all (NaN where the block is all NaN). Averaging would cancel
+    the + and − of neighbouring entries and leave a pale grey."""
+    if f <= 1:
+        return img
+    h, w = img.shape
+    padded = np.full((-(-h // f) * f, -(-w // f) * f), np.nan, dtype=np.float32)
+    padded[:h, :w] = img
+    blocks = padded.reshape(padded.shape[0] // f, f, padded.shape[1] // f, f)
+    blocks = blocks.transpose(0, 2, 1, 3).reshape(blocks.shape[0], blocks.shape[2], f * f)
+    mags = np.where(np.isnan(blocks), -1.0, np.abs(blocks))
+    pick = np.take_along_axis(blocks, mags.argmax(axis=2)[..., None], axis=2)[..., 0]
+    return pick
+
+
+def grad_thumbnail(g: np.ndarray, image_shape: tuple | None) -> QPixmap:
+    """A small picture of a weight gradient for the tree: ``grad_image``'s layout, the same
+    colours, scaled to fit THUMB_W x THUMB_H (a thin strip is stretched to THUMB_MIN_H)."""
+    img, lim, _ = grad_image(g, image_shape)
+    if img.ndim == 1:
+        img = img[None, :]
+    img = _strongest_per_block(img, math.ceil(max(img.shape[0] / THUMB_H,
+                                                  img.shape[1] / THUMB_W)))
+    lut = pg.colormap.get(GRAD_CMAP).getLookupTable(0.0, 1.0, 256, mode="byte")
+    finite = np.isfinite(img)
+    index = np.clip((np.where(finite, img, 0.0) / lim + 1.0) * 127.5, 0, 255).astype(np.uint8)
+    rgb = np.ascontiguousarray(lut[index][..., :3])
+    rgb[~finite] = 255                                  # gaps between tiles: white
+    h, w = rgb.shape[:2]
+    qimg = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+    scale = min(THUMB_W / w, THUMB_H / h)
+    tw, th = max(1, round(w * scale)), max(THUMB_MIN_H, round(h * scale))
+    return QPixmap.fromImage(qimg.scaled(tw, min(th, THUMB_H),
+                                         Qt.AspectRatioMode.IgnoreAspectRatio,
+                                         Qt.TransformationMode.SmoothTransformation))
+
+
 def grad_image(g: np.ndarray, image_shape: tuple | None) -> tuple[np.ndarray, float, str]:
     """(image, colour limit, note) showing a weight gradient: a rearrangement and one
     percentile, a millisecond or two for the largest layers.
 
     ``image_shape``: (H, W) when the layer is a Dense layer on flattened images: each unit's
-    column of dW is then shown as an image. The colour range is the 99.5th percentile of |g|
-    (of an evenly spaced sample of at most PERCENTILE_SAMPLE values), so that a few large
-    entries do not wash out the rest (they saturate instead)."""
+    column of dW is then shown as an image. Any other matrix is shown with one row per unit.
+    The colour limit is ``colour_range``'s."""
     if g.ndim == 4:                               # conv kernels (F, C, kh, kw)
         img = mosaic(g.reshape(-1, *g.shape[2:]))
         note = f"{g.shape[0] * g.shape[1]} kernels"
@@ -310,13 +425,9 @@ def grad_image(g: np.ndarray, image_shape: tuple | None) -> tuple[np.ndarray, fl
         img = mosaic(g.T.reshape(g.shape[1], h, w))
         note = f"one {h}×{w} tile per unit"
     elif g.ndim == 2:
-        img = g.astype(np.float32)
-        note = "rows: inputs, columns: units"
+        img = np.ascontiguousarray(g.T, dtype=np.float32)
+        note = "rows: units, columns: inputs"
     else:
         img = mosaic(g)
-        note = ""
-    finite = np.abs(img[np.isfinite(img)])
-    sample = finite[::-(-finite.size // PERCENTILE_SAMPLE)] if finite.size else finite
-    lim = float(np.percentile(sample, 99.5)) if sample.size else 0.0
-    lim = lim or (float(finite.max()) if finite.size else 0.0) or 1.0
-    return img, lim, note
+        note = "one cell per unit" if g.ndim == 1 else ""
+    return img, colour_range(img), note
