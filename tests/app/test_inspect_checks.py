@@ -168,3 +168,67 @@ def test_the_check_runs_on_the_network_in_the_builder_not_the_trained_snapshot(
         assert "5 layers; weights after 3 batches" in panel.which.text()
     finally:
         w.close()
+
+
+# ---- the Backward pass panel ---------------------------------------------------------------------
+def test_the_inspector_shows_dw_and_db_of_the_step_just_trained(qtbot):
+    """After one step, the Dense layer's dW and db rows say what they are from the left edge,
+    with a thumbnail that is not blank, and the image shown is that layer's grads exactly."""
+    from PySide6.QtGui import QColor
+
+    from app.inspect.backward import PARAM_ROLE, BackwardPanel
+    from app.state import StudioState
+    from nncore.inspect import layer_reports
+    from nncore.optim import SGD
+    from nncore.train import Trainer
+
+    from .conftest import bar_digits
+
+    spec = {"input_shape": [1, 28, 28], "layers": MLP}
+    x, y = bar_digits(128, seed=3)
+    x = x.astype(np.float32) / 255
+    net = Network.from_spec(spec, seed=0)
+    trainer = Trainer(net, CrossEntropyLoss(), SGD(net, lr=0.1), x, y, x[:32], y[:32],
+                      batch_size=32)
+    trainer.step_batch()
+    before = net.get_weights()
+    event = trainer.step_batch()
+    state = StudioState()
+    state.spec = spec
+    panel = BackwardPanel(state)
+    qtbot.addWidget(panel)
+    panel.resize(600, 480)            # a narrow dock: the weight rows must still say it all
+    panel.show()
+    qtbot.waitExposed(panel)
+    state.add_batches([event])
+    state.inspection = layer_reports(net, before)
+    state.inspectionChanged.emit(state.inspection)
+    qtbot.waitUntil(lambda: panel.tree.topLevelItemCount() == 6)      # 5 layers and the loss
+
+    dense = net.layers[1]
+    rows = panel.tree.topLevelItem(1)
+    w_row, b_row, dx_row = rows.child(0), rows.child(1), rows.child(2)
+    assert (w_row.data(0, PARAM_ROLE), b_row.data(0, PARAM_ROLE)) == ("W", "b")
+    assert w_row.isFirstColumnSpanned() and b_row.isFirstColumnSpanned()
+    assert w_row.text(0).startswith("dW (784, 32)") and "dW = Xᵀ·dY" in w_row.text(0)
+    assert b_row.text(0).startswith("db (32)") and "db = Σₙ dY" in b_row.text(0)
+    assert f"‖dW‖ {np.linalg.norm(dense.grads['W'].astype(np.float64)):.3g}" in w_row.text(0)
+    ratio = np.linalg.norm(dense.params["W"] - before["1.W"]) / np.linalg.norm(before["1.W"])
+    assert f"‖ΔW‖/‖W‖ {ratio:.2g}" in w_row.text(0)
+    assert dx_row.text(0).startswith("dX") and "dX = dY·Wᵀ" in dx_row.text(0)
+    # the thumbnails are not blank: several clearly red and clearly blue pixels
+    for row in (w_row, b_row):
+        image = row.icon(0).pixmap(panel.tree.iconSize()).toImage()
+        colours = [QColor(image.pixel(i, j)) for i in range(image.width())
+                   for j in range(image.height())]
+        reds = sum(c.red() - c.blue() > 60 for c in colours)
+        blues = sum(c.blue() - c.red() > 60 for c in colours)
+        assert reds >= 3 and blues >= 3, (row.text(0), reds, blues)
+    # selecting a row shows exactly that gradient, on a range that keeps most of it visible
+    panel.tree.setCurrentItem(w_row)
+    np.testing.assert_array_equal(panel.shown_grad, dense.grads["W"])
+    low, high = panel.grad_image.item.levels
+    assert low == -high and 0 < high < np.abs(dense.grads["W"]).max()
+    panel.tree.setCurrentItem(b_row)
+    np.testing.assert_array_equal(panel.shown_grad, dense.grads["b"])
+    assert "db = Σₙ dY" in panel.formula.toPlainText()
