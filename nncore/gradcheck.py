@@ -541,8 +541,9 @@ class NetworkDiagnosis:
             arrays = ", ".join(f"d{'X' if r.param == 'input' else r.param}"
                                for r in self.results(first) if _failed(r))
             text = (f"{_cap(self.name(first))} computes a wrong gradient: its own "
-                    f"backward pass, checked alone on its actual input, is off by "
-                    f"{_worst(self.results(first)):.1e} ({arrays}).")
+                    f"backward pass, checked alone on its actual input, disagrees with "
+                    f"finite differences (relative error {_worst(self.results(first)):.1e} "
+                    f"in {arrays}).")
             if len(culprits) > 1:
                 others = ", ".join(self.name(i) for i in culprits[1:])
                 text += f" Also wrong alone: {others}."
@@ -553,13 +554,13 @@ class NetworkDiagnosis:
                          f"because the gradient reaching them is already wrong.")
             return text + tail
         if self.loss_failed:
-            return (f"The loss {self.loss_type} computes a wrong dL/d(output) (off by "
-                    f"{self.loss.max_rel_error:.1e}); every layer passes alone, and fails in "
-                    f"the network only because of it.") + tail
+            return (f"The loss {self.loss_type} computes a wrong dL/d(output) (relative "
+                    f"error {self.loss.max_rel_error:.1e}); every layer passes alone, and "
+                    f"fails in the network only because of it.") + tail
         first = self.first_from_output
         if first is not None:
             return (f"{_cap(self.name(first))} passes alone but fails inside the network "
-                    f"(off by {_worst(self.results(first, False)):.1e}): look at what its "
+                    f"(relative error {_worst(self.results(first, False)):.1e}): look at what its "
                     f"forward and backward keep between calls, or change in place.") + tail
         return "Nothing failed, but not everything could be verified." + tail
 

@@ -454,8 +454,9 @@ _RESULT_TIPS = {
 
 
 def _result(layer_failed: bool, source, alone, inside) -> tuple[str, str]:
-    """The result text and kind ("pass", "fail", "inherited", "unverified") of one row: ``layer_failed``: its layer (or the loss) fails
-    alone; ``source``: where a wrong gradient reaching it comes from (a layer index, "loss")."""
+    """The result text and kind ("pass", "fail", "inherited", "unverified") of one row.
+    ``layer_failed``: its layer (or the loss) fails alone; ``source``: where a wrong gradient
+    reaching it comes from (a layer index, "loss")."""
     if layer_failed:
         return ("FAIL: its backward" if _failed(alone) else
                 "ok (another of its gradients fails)"), "fail"

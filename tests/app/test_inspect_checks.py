@@ -88,7 +88,7 @@ def test_diagnosis_of_a_right_network_and_of_a_wrong_loss():
     assert all(r.passed for r in d.alone)
 
 
-# ---- the Gradient check panel in the window -------------------------------------------------------
+# ---- the Gradient check panel in the window ---------------------------------------------
 def _grad_check(window, qtbot):
     """Press Check gradients (its dock brought to the front) and wait for the result."""
     from PySide6.QtCore import Qt
