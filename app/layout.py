@@ -2,12 +2,18 @@
 
 Default, at 1400x900:
 
-    | Layers  | Network     | Loss | Confusion | ... (inspection panels) | Training |
-    |         |-------------| Accuracy                                     |          |
-    |         | Properties  | Weights | Histograms | Gradient norms | ...  |          |
+    | Layers  | Network     | Loss | Confusion matrix | Draw a digit | ... | Training |
+    |         |             |   (the tall row: room for the matrix, the pad, |          |
+    |         |-------------|    the backward pass)                          |          |
+    |         |             | Accuracy                                       |          |
+    |         | Properties  | Weights | ... | Misclassified images         |          |
 
-On a smaller screen the window is smaller (``fitted_size``) and the columns shrink in
-proportion, never the Training panel below what its buttons need.
+The confusion matrix and the images of the cell clicked in it are in two rows, so both are
+in view at once: the gallery is a tab of the lower group, which clicking a cell brings to
+the front. A window less tall than COMPACT_HEIGHT has the accuracy plot as a tab of the top
+group instead of a row of its own. On a smaller screen the window is smaller
+(``fitted_size``) and the columns shrink in proportion, never the Training panel below what
+its buttons need.
 """
 from __future__ import annotations
 
@@ -24,7 +30,11 @@ FRAME_ROOM = (16, 40)
 #: Column widths and row heights of the default layout at 1400x900.
 _COLUMNS = (200, 285, 590, 325)
 _LEFT_ROWS = (430, 370)
-_RIGHT_ROWS = (250, 190, 360)
+_RIGHT_ROWS = (400, 150, 250)
+#: A window less tall than this has two rows there, not three: the accuracy plot is a tab
+#: next to the loss plot (three rows left the matrix and the pad less than 200 px at 768).
+COMPACT_HEIGHT = 800
+_COMPACT_ROWS = (62, 38)                # per cent
 #: The Training panel is never narrower than this (its buttons and fields fit).
 TRAINING_MIN_WIDTH = 250
 
@@ -60,6 +70,16 @@ def use_offscreen_screen(width: int = 1920, height: int = 1080) -> None:
     except OSError:
         return                      # an 800x800 screen, then
     os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={path}"
+
+
+#: Where each inspection panel (app.inspect, by object name) goes: "loss", tabbed with the
+#: loss plot in the tall row; "bottom", tabbed with the weights under the accuracy plot.
+_INSPECTION_GROUPS = {"galleryPanel": "bottom"}
+
+
+def inspection_group(name: str) -> str:
+    """The tab group of the inspection panel named ``name`` (its object name)."""
+    return _INSPECTION_GROUPS.get(name, "loss")
 
 
 class DockLayout:
@@ -102,9 +122,14 @@ class DockLayout:
         w.splitDockWidget(d["network"], d["properties"], Qt.Vertical)
         w.addDockWidget(Qt.RightDockWidgetArea, d["loss"])
         w.splitDockWidget(d["loss"], d["training"], Qt.Horizontal)
-        w.splitDockWidget(d["loss"], d["accuracy"], Qt.Vertical)
         first = self.groups["bottom"][0]
-        w.splitDockWidget(d["accuracy"], d[first], Qt.Vertical)
+        compact = w.height() < COMPACT_HEIGHT
+        if compact:
+            w.splitDockWidget(d["loss"], d[first], Qt.Vertical)
+            w.tabifyDockWidget(d["loss"], d["accuracy"])
+        else:
+            w.splitDockWidget(d["loss"], d["accuracy"], Qt.Vertical)
+            w.splitDockWidget(d["accuracy"], d[first], Qt.Vertical)
         for key in self.groups["bottom"][1:]:
             w.tabifyDockWidget(d[first], d[key])
         for key in self.groups["loss"]:
@@ -122,8 +147,12 @@ class DockLayout:
                       Qt.Horizontal)
         w.resizeDocks([d["network"], d["properties"]], [round(r * sy) for r in _LEFT_ROWS],
                       Qt.Vertical)
-        w.resizeDocks([d["loss"], d["accuracy"], d[first]],
-                      [round(r * sy) for r in _RIGHT_ROWS], Qt.Vertical)
+        if compact:
+            w.resizeDocks([d["loss"], d[first]],
+                          [round(r * w.height() / 100) for r in _COMPACT_ROWS], Qt.Vertical)
+        else:
+            w.resizeDocks([d["loss"], d["accuracy"], d[first]],
+                          [round(r * sy) for r in _RIGHT_ROWS], Qt.Vertical)
         self.polish_tabs()
 
     def place(self, dock: QDockWidget) -> None:

@@ -27,7 +27,7 @@ from .builder.properties import PropertyForm
 from .defaults import default_spec
 from .files import ProjectFiles
 from .icons import icon
-from .layout import DockLayout, fitted_size
+from .layout import DockLayout, fitted_size, inspection_group
 from .memory_guard import MemoryGuard
 from .plugins import Plugins
 from .menus import Menus
@@ -44,9 +44,6 @@ from .views.weights import GradNormView, HistogramView, WeightTilesView
 from .widgets.fields import FieldGuard
 
 DEFAULT_SIZE = (1400, 900)
-#: Inspection panels that look inside the network go under the plots, with the weights; the
-#: others (predictions: confusion matrix, images, drawing pad) are tabs next to the loss plot.
-_BOTTOM_PANELS = {"backwardPanel", "gradCheckPanel"}
 
 
 class MainWindow(QMainWindow):
@@ -134,7 +131,7 @@ class MainWindow(QMainWindow):
             if name:
                 widget.setObjectName(name)
             dock = self.layout_.add(f"inspect{i}", title, _scrollable(widget),
-                                    group="bottom" if name in _BOTTOM_PANELS else "loss")
+                                    group=inspection_group(name))
             self.layout_.place(dock)
             self.inspection_docks.append(dock)
         self.menus.fill_view_menu(self.layout_.docks.values())

@@ -13,13 +13,14 @@ from PySide6.QtCore import (QAbstractTableModel, QModelIndex, QPointF, QRectF,
                             QSortFilterProxyModel, Qt, Signal)
 from PySide6.QtGui import QColor, QFont, QPen
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QListWidget,
-                               QListWidgetItem, QPushButton, QSlider, QSplitter, QTableView,
-                               QTabWidget, QVBoxLayout, QWidget)
+                               QListWidgetItem, QPushButton, QSlider, QSplitter, QStyle,
+                               QTableView, QTabWidget, QVBoxLayout, QWidget)
 
 from nncore.inspect import normalise_rows, per_class_accuracy
 from nncore.metrics import most_confused, per_class_report
 
-from .common import JobRunner, WhenSeen, build_network, make_loss, network_source, source_step
+from .common import (JobRunner, LinesLabel, WhenSeen, build_network, make_loss, network_source,
+                     source_step)
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 _DIAG = np.array([46, 160, 67], dtype=np.float64)     # correct: green
@@ -140,6 +141,7 @@ class ReportModel(QAbstractTableModel):
     """Per-class precision, recall, F1 and support for the sortable table (one reset per
     matrix, no item objects)."""
     HEADERS = ["class", "precision", "recall", "F1", "support"]
+    SAMPLES = ["00", "0.000", "0.000", "0.000", "00,000"]       # the widest values
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -201,7 +203,7 @@ class ConfusionPanel(QWidget):
         self.slider_label.setMinimumWidth(150)
         self.evaluate_button = QPushButton("Evaluate now")
         self.evaluate_button.setToolTip("Evaluate the current network on the evaluation set")
-        self.status = QLabel("")
+        self.status = LinesLabel("", lines=1)        # its text never widens the panel
         self.status.setStyleSheet("color: #666;")
         top = QHBoxLayout()
         top.addWidget(QLabel("Show"))
@@ -230,7 +232,7 @@ class ConfusionPanel(QWidget):
         self.selection.setPen(pg.mkPen((20, 20, 20), width=2.5))
         self.selection.setVisible(False)
         self.plot.addItem(self.selection)
-        self.plot_widget.setMinimumSize(280, 280)
+        self.plot_widget.setMinimumSize(220, 220)
         self._axes_for = None               # (k, names) the axes are labelled for
 
         # table, pairs, curves
@@ -242,8 +244,15 @@ class ConfusionPanel(QWidget):
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self._fit_columns()
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        # every column as wide as its header and numbers ("precision", "support" whole; see
+        # _fit_columns), the rest of the width to the last; rows of one line: ten classes fit
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        header.sortIndicatorChanged.connect(self._on_header_sort_indicator_changed)
+        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 4)
         self.table.setEditTriggers(QTableView.EditTrigger.NoEditTriggers)
         self.pairs = QListWidget()
         self.pairs.setToolTip("Click a pair to see its images")
@@ -259,18 +268,21 @@ class ConfusionPanel(QWidget):
         self.tabs.addTab(self.pairs, "Most confused")
         self.tabs.addTab(self.curves, "Accuracy per class")
 
-        split = QSplitter(Qt.Orientation.Horizontal)
+        split = self.split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.plot_widget)
         split.addWidget(self.tabs)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 1)
+        split.setChildrenCollapsible(False)
+        split.splitterMoved.connect(self._on_split_moved)
+        self._split_by_hand = False         # the learner moved it: their sizes stay
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(top)
         lay.addWidget(split, 1)
         lay.addWidget(self.status)
-        self.tabs.setMinimumWidth(280)
-        self.setMinimumSize(600, 360)
+        self.tabs.setMinimumWidth(240)
+        self.setMinimumSize(480, 280)
         self.when_seen = WhenSeen(self)
 
         self.mode.currentIndexChanged.connect(self._on_mode_changed)
@@ -289,6 +301,46 @@ class ConfusionPanel(QWidget):
         data = self.state.data
         names = list(data.class_names) if data is not None else []
         return names if len(names) == k else [str(i) for i in range(k)]
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        self._fit_split()
+
+    def _fit_split(self):
+        """The matrix square (as wide as it is tall, with its axes), the table the rest."""
+        if self._split_by_hand:
+            return
+        total = self.split.width() - self.split.handleWidth()
+        side = self.split.height() + 4          # the left axis as wide as the bottom one is tall
+        header = self.table.horizontalHeader()
+        table = (sum(header.sectionSize(c) for c in range(header.count()))
+                 + self.table.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+                 + 2 * self.table.frameWidth() + 8)
+        left = max(min(side, total - max(table, self.tabs.minimumWidth())),
+                   self.plot_widget.minimumWidth())
+        self.split.setSizes([left, max(total - left, 0)])
+
+    def _on_split_moved(self, _pos, _index):
+        self._split_by_hand = True
+
+    def _fit_columns(self):
+        """Each column as wide as its header or its widest number, whichever is wider, and
+        the sorted column room for its arrow too (not the arrow's room in every column, as
+        QHeaderView's ResizeToContents gives: that made the table wider than its dock)."""
+        header = self.table.horizontalHeader()
+        fm = header.fontMetrics()
+        sorted_column = header.sortIndicatorSection()
+        samples = list(ReportModel.SAMPLES)
+        samples[0] = max(self.table_model.names + [samples[0]], key=len)
+        for c, text in enumerate(ReportModel.HEADERS):
+            width = max(fm.horizontalAdvance(text), self.table.fontMetrics().horizontalAdvance(
+                samples[c])) + 12
+            if c == sorted_column:
+                width += fm.height()
+            header.resizeSection(c, width)
+
+    def _on_header_sort_indicator_changed(self, _column, _order):
+        self._fit_columns()
 
     def showEvent(self, event):
         super().showEvent(event)
@@ -373,6 +425,7 @@ class ConfusionPanel(QWidget):
 
     def _fill_table(self):
         self.table_model.set_report(self._class_names(len(self.cm)), per_class_report(self.cm))
+        self._fit_columns()
         self.proxy.sort(self.proxy.sortColumn(), self.proxy.sortOrder())
 
     def _fill_pairs(self):
