@@ -16,8 +16,9 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QGridLayout, QHBoxLayout, QLa
 
 from nncore.inspect import activations, cell_indices, saliency, saliency_map
 
-from .common import (BAD, GOOD, NEUTRAL, ImagePane, JobRunner, ProbabilityBars, WhenSeen,
-                     build_network, grey_qimage, heading, mosaic, network_source, source_step)
+from .common import (BAD, GOOD, NEUTRAL, ImagePane, JobRunner, LinesLabel, ProbabilityBars,
+                     WhenSeen, build_network, grey_qimage, heading, mosaic, network_source,
+                     reveal, source_step)
 
 INDEX_ROLE = Qt.ItemDataRole.UserRole + 1
 THUMB = 56          # thumbnail side in pixels (2x an MNIST digit)
@@ -116,9 +117,8 @@ class GalleryPanel(QWidget):
     def __init__(self, state, model, parent=None):
         super().__init__(parent)
         self.state, self.model = state, model
-        self.header = heading("Click a cell of the confusion matrix to see its images.", 10,
-                              bold=False)
-        self.header.setWordWrap(True)
+        self.header = LinesLabel("Click a cell of the confusion matrix to see its images.",
+                                 lines=2)
         self.cells = CellImagesModel(self)
         self.view = QListView()
         self.view.setViewMode(QListView.ViewMode.IconMode)
@@ -151,7 +151,9 @@ class GalleryPanel(QWidget):
         self.when_seen.catch_up_soon()
 
     def _on_model_cell_selected(self, i, j):
+        """A cell was clicked (in the matrix or the list of pairs): its images, in view."""
         self.when_seen.request(self._show_selected_cell)
+        reveal(self)
 
     def _on_model_current_changed(self, _index):
         if self.model.cell is not None:
@@ -178,15 +180,19 @@ class GalleryPanel(QWidget):
                            evaluation.probabilities)
         self.cells.set_cell(idx, data.images, evaluation.probabilities, evaluation.targets,
                             names)
-        what = "correctly classified" if i == j else f"read as {names[j]}"
         note = ""
         shown = self.model.entry
         if shown is not None and entry is not shown:
-            note = (f"  (images are kept for the newest evaluation only: these are from "
+            note = (f" (images are kept for the newest evaluation only: these are from "
                     f"{entry.label}, the matrix shows {shown.label})")
-        self.header.setText(f"True {names[i]}, {what}: {len(idx):,} image"
-                            f"{'' if len(idx) == 1 else 's'} — {entry.label}, most confident "
-                            f"first{note}")
+        self.header.setText(self.caption(names[i], names[j], len(idx))
+                            + f" — {entry.label}, most confident first{note}")
+
+    @staticmethod
+    def caption(true: str, predicted: str, n: int) -> str:
+        """"true 4, predicted 9: 23 images"."""
+        right = " (correct)" if true == predicted else ""
+        return f"true {true}, predicted {predicted}: {n:,} image{'' if n == 1 else 's'}{right}"
 
     def _on_model_image_selected(self, index):
         self.detail.show_image(index)

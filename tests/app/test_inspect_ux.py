@@ -125,3 +125,80 @@ def test_pad_fits_a_floating_800x500_window(pad_in_dock, qtbot):
         assert pad.rect().contains(r), r
     for a, b in zip(rects, rects[1:]):
         assert a.bottom() <= b.top(), (a, b)
+
+
+# ---- in the window: room for the matrix, and its images in view when a cell is clicked ----
+def _in_view(widget) -> bool:
+    """On screen: shown and not tabbed behind another dock (that has no visible region)."""
+    return widget.isVisible() and not widget.visibleRegion().isEmpty()
+
+
+def _scroll_area(widget):
+    from PySide6.QtWidgets import QScrollArea
+    area = widget.parentWidget()
+    while area is not None and not isinstance(area, QScrollArea):
+        area = area.parentWidget()
+    return area
+
+
+def test_clicking_a_cell_brings_its_images_into_view_next_to_the_matrix(qtbot, window):
+    from PySide6.QtWidgets import QWidget
+    w = window
+    qtbot.waitUntil(lambda: hasattr(w, "inspection_docks"))
+    config = w.state.config
+    config.epochs, config.subset_per_class = 1, 20
+    w.state.set_config(config)
+    w.controller.train()
+    qtbot.waitUntil(lambda: w.state.run_state == "finished" and bool(w.state.epochs),
+                    timeout=30_000)
+    conf = w.findChild(QWidget, "confusionPanel")
+    gallery = w.findChild(QWidget, "galleryPanel")
+    docks = {d.widget().widget().objectName(): d for d in w.inspection_docks}
+    docks["confusionPanel"].raise_()            # the learner picks the matrix's tab
+    k = len(w.state.data.class_names)
+    # drawn: the matrix is painted where the learner clicks (the view's range is applied when
+    # it paints)
+    qtbot.waitUntil(lambda: _in_view(conf) and conf.image.isVisible() and conf.plot_widget
+                    .viewport().rect().contains(conf.cell_centre(k - 1, k - 1)))
+    assert not _in_view(gallery)                # behind the weights, as it starts
+
+    # the matrix has room: no scrolling, every header whole
+    area = _scroll_area(conf)
+    assert area.verticalScrollBar().maximum() == 0
+    assert area.horizontalScrollBar().maximum() == 0
+    header = conf.table.horizontalHeader()
+    for c in range(header.count()):
+        text = conf.table_model.headerData(c, Qt.Orientation.Horizontal)
+        assert header.sectionSize(c) >= header.fontMetrics().horizontalAdvance(text) + 8, text
+    assert conf.table.horizontalScrollBar().maximum() == 0
+
+    cm = conf.cm
+    off = cm.copy()
+    np.fill_diagonal(off, 0)
+    i, j = np.unravel_index(np.argmax(off), off.shape) if off.any() else (0, 0)
+    qtbot.mouseClick(conf.plot_widget.viewport(), Qt.MouseButton.LeftButton,
+                     pos=conf.cell_centre(i, j))
+    qtbot.waitUntil(lambda: _in_view(gallery) and gallery.cells.rowCount() == cm[i, j])
+    assert _in_view(conf)                       # both in view: the matrix and its images
+    ev = w.state.epochs[-1].evaluation
+    expected = np.flatnonzero((ev.targets == i) & (ev.predictions == j))
+    assert sorted(gallery.shown_indices()) == sorted(expected)
+    names = w.state.data.class_names
+    n = int(cm[i, j])
+    assert gallery.header.text().startswith(
+        f"true {names[i]}, predicted {names[j]}: {n:,} image{'' if n == 1 else 's'}")
+
+    # closed by the learner: a click opens it again
+    docks["galleryPanel"].close()
+    qtbot.waitUntil(lambda: not docks["galleryPanel"].isVisible())
+    qtbot.mouseClick(conf.plot_widget.viewport(), Qt.MouseButton.LeftButton,
+                     pos=conf.cell_centre(0, 0))
+    qtbot.waitUntil(lambda: _in_view(gallery) and gallery.cells.rowCount() == cm[0, 0])
+    assert gallery.header.text().startswith(f"true {names[0]}, predicted {names[0]}: ")
+
+    # Reset layout puts them back in their two groups
+    w.menus.actions["reset_layout"].trigger()
+    docks["confusionPanel"].raise_()
+    qtbot.waitUntil(lambda: _in_view(conf))
+    assert docks["galleryPanel"] not in w.tabifiedDockWidgets(docks["confusionPanel"])
+    assert w.layout_.docks["loss"] in w.tabifiedDockWidgets(docks["confusionPanel"])
