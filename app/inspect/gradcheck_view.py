@@ -270,6 +270,7 @@ class GradCheckPanel(QWidget):
         n = min(self.samples.value(), len(data.labels))
         self._stop = threading.Event()
         self.button.setText("Stop")
+        self.samples.setEnabled(False)
         self.progress.setRange(0, 0)            # busy until the first step is done
         self.progress.setFormat("building the network…")
         self.progress.setVisible(True)
@@ -286,11 +287,14 @@ class GradCheckPanel(QWidget):
             return
         self.progress.setRange(0, total)
         self.progress.setValue(done)
-        self.progress.setFormat(f"{done} of {total} checked: {what}")
+        self.progress.setFormat(f"{done} of {total} steps")
+        if not self._stop.is_set():
+            self.summary.setText(f"Checking the network in the builder… done: {what}.")
 
     def _finish(self):
         self.button.setText("Check gradients")
         self.button.setEnabled(True)
+        self.samples.setEnabled(True)
         self.progress.setVisible(False)
 
     def _on_runner_done(self, result):
