@@ -159,6 +159,8 @@ def _check_job(spec, seed, snapshot, loss, images, labels, preprocessing, progre
             done, total, what = next(steps)
         except StopIteration as finished:
             return checked, finished.value, time.perf_counter() - t0
+        if stop.is_set():              # (also when the panel is gone: nobody to tell)
+            raise _Stopped()
         progress(done, total, what)
 
 
@@ -218,6 +220,7 @@ class GradCheckPanel(QWidget):
         self.runner.failed.connect(self._on_runner_failed)
         self._progress = _Progress(self)
         self._progress.changed.connect(self._on_worker_progress)
+        self.destroyed.connect(self._stop.set)      # a check still running stops at its next step
 
         top = QHBoxLayout()
         top.addWidget(self.button)
@@ -268,7 +271,7 @@ class GradCheckPanel(QWidget):
             return False
         data = state.data
         n = min(self.samples.value(), len(data.labels))
-        self._stop = threading.Event()
+        self._stop.clear()      # (a new check starts only once the last one has ended)
         self.button.setText("Stop")
         self.samples.setEnabled(False)
         self.progress.setRange(0, 0)            # busy until the first step is done
