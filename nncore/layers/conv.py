@@ -98,125 +98,114 @@ class Conv2D(Layer):
             self.params["b"] = np.zeros(self.filters, dtype=self.dtype)
 
     # ---- computation -------------------------------------------------------------------------
-    # Inside, images are handled channels-last, (N, H, W, C): then the kh·kw·C inputs of one
-    # output position are kh runs of kw·C neighbouring numbers, so building the im2col matrix
-    # copies runs instead of single numbers, and the matrix product's result (N·OH·OW, filters)
-    # already is the output in channels-last memory. The output is returned as an (N, filters,
-    # OH, OW) *view* of that memory; the next layers keep the layout (their element-wise ops
-    # follow the input's memory order) and the next Conv2D takes it back without a copy.
+    # Inside, images are kept *batch-last*, (C, H, W, N): the sample index is the fastest-moving
+    # one in memory. Then every piece of work below moves long contiguous runs: the im2col
+    # matrix is built by kh·kw copies of whole shifted images (runs of OW·N numbers), its
+    # product with the weights, (F, K)·(K, OH·OW·N), already is the output in batch-last
+    # memory, and col2im is kh·kw slice-adds of such runs. The output is returned as an
+    # (N, filters, OH, OW) *view* of that memory; ReLU and pooling keep the layout (NumPy's
+    # element-wise operations follow the input's memory order, and a pooling slot is then a
+    # run of N samples, not of single numbers), and the next Conv2D takes it back without a
+    # copy. (Channels-last, (N, H, W, C), was tried first: pooling then moves runs of only C
+    # numbers, and OpenBLAS runs the products with F or C as the long side more slowly.)
 
     # The bias rides along in the matrix product as one more weight, applied to an input that
-    # is always 1: the im2col matrix gets a last column of ones and the weight matrix a last
-    # row b. Adding b separately would cost a full pass over the output, and its gradient then
-    # comes out of the same product as dW.
+    # is always 1: the im2col matrix gets a last row of ones and the weight matrix a last
+    # column b. Adding b separately would cost a full pass over the output, and its gradient
+    # then comes out of the same product as dW.
 
     def _weight_matrix(self):
-        """W (F, C, kh, kw) as (kh·kw·C [+ 1], F): rows in the order of the im2col matrix's
-        columns (tap, channel), then the bias; so that Y = cols · matrix."""
+        """W (F, C, kh, kw) as (F, kh·kw·C [+ 1]): columns in the order of the im2col matrix's
+        rows (tap row, tap column, channel), then the bias; so that Y = matrix · cols."""
         w = self.params["W"]
-        m = w.transpose(2, 3, 1, 0).reshape(-1, w.shape[0])
+        m = w.transpose(0, 2, 3, 1).reshape(w.shape[0], -1)
         if self.use_bias:
-            m = np.concatenate([m, self.params["b"][None, :]], axis=0)
+            m = np.concatenate([m, self.params["b"][:, None]], axis=1)
         return m
 
-    def _padded_nhwc(self, x):
-        """(N, C, H, W) -> channels-last (N, H + pads, W + pads, C); a view when unpadded."""
-        x = x.transpose(0, 2, 3, 1)
+    def _padded_batch_last(self, x):
+        """(N, C, H, W) -> batch-last (C, H + pads, W + pads, N); no copy when x already is a
+        view of unpadded batch-last memory (the output of a Conv2D, ReLU or pooling layer)."""
+        x = x.transpose(1, 2, 3, 0)
         pt, pb, pl, pr = self._pads()
         if not (pt or pb or pl or pr):
-            return x
-        n, h, w, c = x.shape
-        xp = np.zeros((n, h + pt + pb, w + pl + pr, c), dtype=x.dtype)
+            return np.ascontiguousarray(x)
+        c, h, w, n = x.shape
+        xp = np.zeros((c, h + pt + pb, w + pl + pr, n), dtype=x.dtype)
         xp[:, pt:pt + h, pl:pl + w] = x
         return xp
 
     def _im2col(self, xp):
-        """Channels-last padded input (N, Hp, Wp, C) -> (N·OH·OW, kh·kw·C [+ 1]): one row per
-        output position, holding the window under the kernel in (tap row, tap column, channel)
-        order, then a 1 for the bias."""
-        n, _, _, c = xp.shape
+        """Batch-last padded input (C, Hp, Wp, N) -> (kh·kw·C [+ 1], OH·OW·N): one column per
+        output position, holding the window under the kernel in (tap row, tap column,
+        channel) order, then a 1 for the bias. Row block (i, j) is the input shifted by the
+        tap (i, j): one copy of whole images."""
+        c, _, _, n = xp.shape
         _, oh, ow = self.output_shape
         kh, kw = pair(self.kernel_size)
         sh, sw = pair(self.stride)
         k = kh * kw * c
         width = k + 1 if self.use_bias else k
-        if c == 1:
-            # One input channel: kh·kw slice copies, each a whole shifted image, into a
-            # tap-major buffer; its transpose is the im2col matrix (BLAS reads it as is).
-            cols = self.scratch("cols", (width, n, oh, ow), xp.dtype)
+        cols = self.scratch("cols", (width, oh, ow, n), xp.dtype)
+        taps = cols[:k].reshape(kh, kw, c, oh, ow, n)
 
-            def copy_taps(s):
-                for i in range(kh):
-                    for j in range(kw):
-                        cols[i * kw + j, s] = xp[s, i:i + sh * (oh - 1) + 1:sh,
-                                                 j:j + sw * (ow - 1) + 1:sw, 0]
-            over_batch(n, copy_taps, cols.size)
-            cols[k:] = 1
-            return cols.reshape(width, n * oh * ow).T
-        # Every window as a view (N, OH, OW, C, kh, kw), transposed to (..., kh, kw, C) so that
-        # the copy into the buffer moves runs of kw·C contiguous numbers. (Splitting the last
-        # axis of the buffer into (kh, kw, C) is always a view, so the copy lands in it.)
-        windows = sliding_window_view(xp, (kh, kw), axis=(1, 2))
-        windows = windows[:, :sh * (oh - 1) + 1:sh, :sw * (ow - 1) + 1:sw]
-        windows = windows.transpose(0, 1, 2, 4, 5, 3)
-        cols = self.scratch("cols", (n, oh, ow, width), xp.dtype)
-        body = cols[..., :k].reshape(n, oh, ow, kh, kw, c)
-        over_batch(n, lambda s: np.copyto(body[s], windows[s]), cols.size)
-        cols[..., k:] = 1
-        return cols.reshape(n * oh * ow, width)
+        def copy_taps(s):
+            for i in range(kh):
+                for j in range(kw):
+                    taps[i, j, s] = xp[s, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]
+        over_batch(c, copy_taps, cols.size)
+        cols[k:] = 1
+        return cols.reshape(width, oh * ow * n)
 
     def forward(self, x, training=False):
-        """x: (N, C, H, W) -> (N, filters, OH, OW) (a view of channels-last memory)."""
+        """x: (N, C, H, W) -> (N, filters, OH, OW) (a view of batch-last memory)."""
         n = x.shape[0]
         f, oh, ow = self.output_shape
-        self.cols = self._im2col(self._padded_nhwc(x))
-        y = self.cols @ self._weight_matrix()                   # (N·OH·OW, F), bias included
-        return y.reshape(n, oh, ow, f).transpose(0, 3, 1, 2)
+        self.cols = self._im2col(self._padded_batch_last(x))
+        y = self._weight_matrix() @ self.cols                  # (F, OH·OW·N), bias included
+        return y.reshape(f, oh, ow, n).transpose(3, 0, 1, 2)
 
     def _weight_grads(self, grad):
-        """Fill grads from dL/dY (N, F, OH, OW); return dL/dY as a (N·OH·OW, F) matrix."""
+        """Fill grads from dL/dY (N, F, OH, OW); return dL/dY as an (F, OH·OW·N) matrix."""
         f = grad.shape[1]
-        g2 = grad.transpose(0, 2, 3, 1).reshape(-1, f)    # no copy when grad is channels-last
+        g2 = grad.transpose(1, 2, 3, 0).reshape(f, -1)     # no copy when grad is batch-last
         c = self.input_shape[0]
         kh, kw = pair(self.kernel_size)
-        # colsᵀ·dY, (kh·kw·C [+ 1], F); OpenBLAS runs it faster with the longer side as rows.
-        if self.cols.shape[1] >= f:
-            dw = self.cols.T @ g2
-        else:
-            dw = (g2.T @ self.cols).T
+        dw = g2 @ self.cols.T                               # (F, kh·kw·C [+ 1])
         k = kh * kw * c
-        self.grads["W"] = np.ascontiguousarray(dw[:k].reshape(kh, kw, c, f).transpose(3, 2, 0, 1))
+        dw_taps = dw[:, :k].reshape(f, kh, kw, c)
+        self.grads["W"] = np.ascontiguousarray(dw_taps.transpose(0, 3, 1, 2))
         if self.use_bias:
-            self.grads["b"] = dw[k].copy()                  # Σ dY: the row of the ones
+            self.grads["b"] = dw[:, k].copy()               # Σ dY: the column of the ones
         return g2
 
     def backward_params(self, grad):
         self._weight_grads(grad)
 
     def backward(self, grad):
-        """grad: (N, filters, OH, OW) -> (N, C, H, W)."""
+        """grad: (N, filters, OH, OW) -> (N, C, H, W) (a view of batch-last memory)."""
         n, f, oh, ow = grad.shape
         c, h, w = self.input_shape
         kh, kw = pair(self.kernel_size)
         sh, sw = pair(self.stride)
         g2 = self._weight_grads(grad)
-        # col2im, tap-major: for each tap (i, j), dL/d(input under the tap) = dY·W[:, :, i, j]
-        # for every output position at once, an (N, OH, OW, C) block that lands on a shifted,
+        # col2im, tap-major: for each tap (i, j), dL/d(input under the tap) = W[:, :, i, j]ᵀ·dY
+        # for every output position at once, a (C, OH, OW, N) block that lands on a shifted,
         # strided slice of the padded input; overlapping windows add up.
-        w_taps = self.params["W"].transpose(2, 3, 0, 1).reshape(kh * kw, f, c)
-        dcols = self.scratch("dcols", (kh * kw, n * oh * ow, c), grad.dtype)
-        np.matmul(g2, w_taps, out=dcols)
-        dcols = dcols.reshape(kh, kw, n, oh, ow, c)
+        w_taps = self.params["W"].transpose(2, 3, 1, 0).reshape(kh * kw * c, f)
+        dcols = self.scratch("dcols", (kh * kw * c, oh * ow * n), grad.dtype)
+        np.matmul(w_taps, g2, out=dcols)
+        dcols = dcols.reshape(kh, kw, c, oh, ow, n)
         pt, pb, pl, pr = self._pads()
-        dx = np.zeros((n, h + pt + pb, w + pl + pr, c), dtype=grad.dtype)
+        dx = np.zeros((c, h + pt + pb, w + pl + pr, n), dtype=grad.dtype)
 
         def add_taps(s):
             for i in range(kh):
                 for j in range(kw):
                     dx[s, i:i + sh * (oh - 1) + 1:sh,
                        j:j + sw * (ow - 1) + 1:sw] += dcols[i, j, s]
-        over_batch(n, add_taps, dcols.size)
-        return dx[:, pt:pt + h, pl:pl + w].transpose(0, 3, 1, 2)
+        over_batch(c, add_taps, dcols.size)
+        return dx[:, pt:pt + h, pl:pl + w].transpose(3, 0, 1, 2)
 
 
 @register("layer")
@@ -232,7 +221,7 @@ class Flatten(Layer):
         return x.reshape((x.shape[0],) + self.output_shape)   # not -1: N may be 0
 
     def backward(self, grad):
-        # Hand the gradient back in the input's memory layout (e.g. channels-last after a
+        # Hand the gradient back in the input's memory layout (e.g. batch-last after a
         # Conv2D), so that the layers below work on matching, contiguous memory.
         dx = np.empty_like(self.x)
         dx[...] = grad.reshape(dx.shape)

@@ -8,7 +8,8 @@ use two cores::
     y = np.empty_like(x)
     over_batch(len(x), lambda s: np.maximum(x[s], 0, out=y[s]), x.size)
 
-``work(s)`` must only touch the samples ``s`` (a slice of the batch axis): then the halves never
+``work(s)`` must only touch the samples ``s`` (a slice of the batch axis; Conv2D splits its
+copies over the channels instead, the outermost axis of its memory): then the halves never
 write the same memory and the result is exactly the serial one. Small jobs run serially (handing
 work to a thread costs tens of microseconds).
 
