@@ -22,13 +22,13 @@ from PySide6.QtWidgets import (QHeaderView, QLabel, QPlainTextEdit, QSplitter, Q
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from ..views.plot_panel import SteadyAxes
-from .common import ImagePane, WhenSeen, heading, mosaic
+from .common import SIGNED_CMAP, ImagePane, WhenSeen, heading, mosaic
 
 COLUMNS = ["layer", "input → output", "act. mean ± std", "zeros", "min … max", "dL/dY",
            "‖dL/dY‖"]
 #: Thumbnails of dW and db in the tree: at most this size (pixels), at least THUMB_MIN_H high.
 THUMB_W, THUMB_H, THUMB_MIN_H = 112, 36, 10
-GRAD_CMAP = "CET-D1"                    # blue − · white 0 · red +
+GRAD_CMAP = SIGNED_CMAP                 # the app's signed colours: blue −, white 0, orange +
 #: update-to-weight ratios outside this range get a warning colour (around 1e-3 is healthy)
 RATIO_LOW, RATIO_HIGH = 1e-5, 1e-1
 #: The gradient-norm plot redraws at most this often (ms), and only while it can be seen.
@@ -286,7 +286,7 @@ class BackwardPanel(QWidget):
                                              is not None or p.grad.ndim == 1)
         self.grad_image.view.autoRange(padding=0.02)
         self.grad_label.setText(f"d{p.name} of layer {index} {_shape(p.shape)}: {note}; "
-                                f"colours ±{lim:.2g} (blue −, red +)")
+                                f"colours ±{lim:.2g} (blue −, orange +)")
 
     def _draw_norms(self):
         """Each layer's ‖dL/dW‖ per step, faint, with its running mean over ~50 steps on top."""
@@ -396,7 +396,7 @@ def grad_thumbnail(g: np.ndarray, image_shape: tuple | None) -> QPixmap:
         img = img[None, :]
     img = _strongest_per_block(img, math.ceil(max(img.shape[0] / THUMB_H,
                                                   img.shape[1] / THUMB_W)))
-    lut = pg.colormap.get(GRAD_CMAP).getLookupTable(0.0, 1.0, 256, mode="byte")
+    lut = GRAD_CMAP.getLookupTable(0.0, 1.0, 256, mode="byte")
     finite = np.isfinite(img)
     index = np.clip((np.where(finite, img, 0.0) / lim + 1.0) * 127.5, 0, 255).astype(np.uint8)
     rgb = np.ascontiguousarray(lut[index][..., :3])

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QSizePolicy, QVBoxLayout, QWi
 from superqt.utils import create_worker
 
 from ..views.seen import WhenSeen  # noqa: F401  (the panels' drawing waits until they are seen)
+from ..views.weights import SIGNED_CMAP, SIGNED_WORDS  # noqa: F401  (signed values: one map)
 
 #: Colours used across the inspection views.
 GOOD = QColor(46, 160, 67)        # correct / passed
@@ -148,16 +149,17 @@ def mosaic(values: np.ndarray, max_cols: int = 32) -> np.ndarray:
 
 
 class ImagePane(pg.GraphicsLayoutWidget):
-    """One image (greyscale or with a colour map), pixels square, row 0 at the top."""
+    """One image (greyscale or with a colour map: a pyqtgraph name or a ColorMap, such as
+    SIGNED_CMAP), pixels square, row 0 at the top."""
 
-    def __init__(self, title: str = "", cmap: str | None = None, parent=None, size: int = 160):
+    def __init__(self, title: str = "", cmap=None, parent=None, size: int = 160):
         super().__init__(parent)
         self.setBackground("w")
         self.view = self.addViewBox(lockAspect=True, invertY=True, enableMouse=False)
         self.view.setMenuEnabled(False)
         self.item = pg.ImageItem(axisOrder="row-major")
         self.view.addItem(self.item)
-        self.cmap = pg.colormap.get(cmap) if cmap else None
+        self.cmap = pg.colormap.get(cmap) if isinstance(cmap, str) else cmap
         if self.cmap is not None:
             self.item.setColorMap(self.cmap)
         if title:

@@ -14,11 +14,11 @@ from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (QComboBox, QDialog, QGridLayout, QHBoxLayout, QLabel, QListView,
                                QScrollArea, QStyle, QStyledItemDelegate, QVBoxLayout, QWidget)
 
-from nncore.inspect import activations, cell_indices, saliency, saliency_map
+from nncore.inspect import activations, cell_indices, saliency
 
-from .common import (BAD, GOOD, NEUTRAL, ImagePane, JobRunner, LinesLabel, ProbabilityBars,
-                     WhenSeen, build_network, grey_qimage, heading, mosaic, network_source,
-                     reveal, source_step)
+from .common import (BAD, GOOD, NEUTRAL, SIGNED_CMAP, SIGNED_WORDS, ImagePane, JobRunner,
+                     LinesLabel, ProbabilityBars, WhenSeen, build_network, grey_qimage, heading,
+                     mosaic, network_source, reveal, source_step)
 
 INDEX_ROLE = Qt.ItemDataRole.UserRole + 1
 THUMB = 56          # thumbnail side in pixels (2x an MNIST digit)
@@ -228,9 +228,11 @@ class ImageDetail(QWidget):
         self.bars = ProbabilityBars()
         self.saliency_for = QComboBox()
         self.saliency_for.addItems(["predicted class", "true class"])
-        self.saliency_for.setToolTip("Saliency: how much each pixel raises this class's score "
-                                     "(pre-softmax), |∂score/∂pixel|")
-        self.saliency = ImagePane("saliency |∂score/∂pixel|", cmap="inferno", size=150)
+        self.saliency_for.setToolTip("Saliency: how much more ink at each pixel would raise "
+                                     "(orange) or lower (blue) this class's pre-softmax score, "
+                                     "∂score/∂pixel")
+        self.saliency = ImagePane(f"saliency ∂score/∂pixel ({SIGNED_WORDS})", cmap=SIGNED_CMAP,
+                                  size=150)
 
         left = QVBoxLayout()
         left.addWidget(self.title)
@@ -288,7 +290,9 @@ class ImageDetail(QWidget):
         self._show_saliency()
         self._show_layers(result["layers"])
         self.status.setText(f"Network at step {result['step']:,}. Saliency: gradient of the "
-                            f"class's pre-softmax score with respect to each input pixel.")
+                            f"class's pre-softmax score with respect to each input pixel: "
+                            f"orange where more ink raises the score, blue where it lowers "
+                            f"it. Signed activations: {SIGNED_WORDS}.")
 
     def _on_runner_failed(self, message):
         self.status.setText(f"Could not compute the detail: {message}")
@@ -300,7 +304,8 @@ class ImageDetail(QWidget):
     def _show_saliency(self):
         key = "saliency_predicted" if self.saliency_for.currentIndex() == 0 else "saliency_true"
         m = self.result[key]
-        self.saliency.set_image(m, levels=(0, float(m.max()) or 1.0))
+        lim = float(np.abs(m).max()) or 1.0
+        self.saliency.set_image(m, levels=(-lim, lim))          # white is 0
 
     def _show_layers(self, layers):
         while self.layers_grid.count():
@@ -318,7 +323,7 @@ class ImageDetail(QWidget):
             signed = np.nanmin(tiles) < 0 if np.isfinite(tiles).any() else False
             if signed:
                 lim = float(np.nanmax(np.abs(tiles))) or 1.0
-                pane.item.setColorMap(pg.colormap.get("CET-D1"))
+                pane.item.setColorMap(SIGNED_CMAP)
                 pane.set_image(tiles, levels=(-lim, lim))
             else:
                 pane.item.setColorMap(pg.colormap.get("viridis"))
@@ -351,5 +356,13 @@ def _detail_job(source, image, preprocessing, true: int) -> dict:
         layers.append((repr(layer), shape, a if a.ndim == 2 else mosaic(a), note))
     sal = saliency(net, np.stack([x, x]), [pred, true])
     return {"probabilities": np.asarray(p, dtype=np.float64), "predicted": pred, "true": true,
-            "layers": layers, "saliency_predicted": saliency_map(sal[0]),
-            "saliency_true": saliency_map(sal[1]), "step": source_step(source)}
+            "layers": layers, "saliency_predicted": signed_saliency(sal[0]),
+            "saliency_true": signed_saliency(sal[1]), "step": source_step(source)}
+
+
+def signed_saliency(grad: np.ndarray) -> np.ndarray:
+    """(H, W) map to show of a (C, H, W) input gradient, with its sign: the channels summed
+    (the effect of brightening a pixel in all of them; one channel for MNIST: the gradient
+    itself). Positive where more ink raises the class's score."""
+    g = np.asarray(grad, dtype=np.float64)
+    return g.sum(axis=0) if g.ndim == 3 else g

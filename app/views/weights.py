@@ -7,19 +7,58 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QGraphicsItem, QLabel, QSizePolicy
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QLinearGradient, QPainter, QPen
+from PySide6.QtWidgets import QComboBox, QGraphicsItem, QLabel, QSizePolicy, QWidget
 
 from .plot_panel import (BLUE, LAYER_COLORS, ORANGE, PlotPanel, SteadyAxes, SteadyRange,
                          make_plot)
 
-#: Diverging colour map: negative weights blue, zero white, positive orange.
-WEIGHT_CMAP = pg.ColorMap([0.0, 0.5, 1.0], [(37, 92, 170), (250, 250, 250), (224, 112, 26)])
+#: The one colour map for signed values everywhere in the app (weights, gradients such as dW,
+#: saliency, signed activations): negative blue, zero white, positive orange — the plots' own
+#: blue and orange, as on the diagram's weight lines; colour-blind friendly, and no red, which
+#: the inspection views keep for "wrong". Always with symmetric levels (-m, m), so white is 0.
+SIGNED_CMAP = pg.ColorMap([0.0, 0.5, 1.0], [pg.mkColor(BLUE), pg.mkColor(250, 250, 250),
+                                            pg.mkColor(ORANGE)])
+#: How captions name its colours.
+SIGNED_WORDS = "orange +, blue −"
+WEIGHT_CMAP = SIGNED_CMAP
+
+
+class SignedLegend(QWidget):
+    """A small key to SIGNED_CMAP, for a panel's header: "− [blue → white → orange] +"."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("signedLegend")
+        self.setToolTip("Signed values: blue negative, white 0, orange positive (the same "
+                        "colours for weights, gradients and saliency everywhere)")
+        self.setFixedSize(96, 18)
+
+    def paintEvent(self, _event) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        h = self.height()
+        fm = p.fontMetrics()
+        minus, plus = "−", "+"
+        left = fm.horizontalAdvance(minus) + 4
+        right = fm.horizontalAdvance(plus) + 4
+        bar = QRectF(left, h / 2 - 5, self.width() - left - right, 10)
+        gradient = QLinearGradient(bar.topLeft(), bar.topRight())
+        for at in (0.0, 0.5, 1.0):
+            gradient.setColorAt(at, SIGNED_CMAP.map(at, mode="qcolor"))
+        p.fillRect(bar, gradient)
+        p.setPen(QPen(QColor(170, 170, 170), 1))
+        p.drawRect(bar)
+        p.setPen(self.palette().text().color())
+        p.drawText(QRectF(0, 0, left, h), Qt.AlignmentFlag.AlignCenter, minus)
+        p.drawText(QRectF(self.width() - right, 0, right, h), Qt.AlignmentFlag.AlignCenter, plus)
+        p.end()
 
 
 class WeightTilesView(PlotPanel):
     """The weights of one layer as tiles: one 28x28 image per unit of the first Dense layer,
-    one kernel per Conv2D filter. Orange is positive, blue negative."""
+    one kernel per Conv2D filter. Orange is positive, blue negative (SIGNED_CMAP)."""
 
     def __init__(self, state, controller, icons):
         self.state = state
@@ -29,6 +68,7 @@ class WeightTilesView(PlotPanel):
         self.layer_combo.setToolTip("Which layer's weights to show")
         self.layer_combo.setSizeAdjustPolicy(QComboBox.AdjustToContents)
         self.layer_combo.activated.connect(self._on_layer_combo_activated)
+        self.signed_legend = SignedLegend()
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setObjectName("weightsView")
         self.view = self.graphics.addViewBox(lockAspect=True, invertY=True, enableMenu=False)
@@ -36,13 +76,35 @@ class WeightTilesView(PlotPanel):
         self.image.setColorMap(WEIGHT_CMAP)
         self.view.addItem(self.image)
         self.graphics.nextRow()
-        self.note = QLabel("Weights appear once the data set is loaded.")
+        self.note = QLabel("")
         self.note.setObjectName("weightsCaption")
         self.note.setAlignment(Qt.AlignCenter)
-        super().__init__(self.graphics, icons, extra_widgets=(self.layer_combo,))
+        self.note.setWordWrap(True)
+        super().__init__(self.graphics, icons,
+                         extra_widgets=(self.signed_legend, self.layer_combo))
         self.layout().addWidget(self.note)
         state.viewsChanged.connect(self._on_state_views_changed)
+        for signal in (state.dataChanged, state.specChecked, state.workerFailed):
+            signal.connect(self._on_state_changed_while_empty)
         self.redraw_when_training_stops(state)
+        self._on_state_changed_while_empty()
+
+    def empty_note(self) -> str:
+        """Why there are no weights to show yet, and what brings them."""
+        s = self.state
+        if s.failure is not None and s.snapshot is None:
+            return f"No weights to show: {s.failure.title.rstrip('.')}."
+        if not s.spec_check.ok:
+            return "No weights yet: the network has an error (see the Network panel)."
+        if s.data is None:
+            name = getattr(s.config, "dataset", "") or "the data set"
+            return (f"Loading {name.upper() if name == 'mnist' else name}… the weights "
+                    f"appear once the network is built on it.")
+        return "Building the network… its weights appear in a moment."
+
+    def _on_state_changed_while_empty(self, *_args) -> None:
+        if self.state.views is None:
+            self.note.setText(self.empty_note())
 
     def _on_state_views_changed(self, views) -> None:
         self.request_redraw()

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from app.inspect.pad import PadPanel
 from app.main_window import _scrollable
@@ -142,7 +142,6 @@ def _scroll_area(widget):
 
 
 def test_clicking_a_cell_brings_its_images_into_view_next_to_the_matrix(qtbot, window):
-    from PySide6.QtWidgets import QWidget
     w = window
     qtbot.waitUntil(lambda: hasattr(w, "inspection_docks"))
     config = w.state.config
@@ -202,3 +201,86 @@ def test_clicking_a_cell_brings_its_images_into_view_next_to_the_matrix(qtbot, w
     qtbot.waitUntil(lambda: _in_view(conf))
     assert docks["galleryPanel"] not in w.tabifiedDockWidgets(docks["confusionPanel"])
     assert w.layout_.docks["loss"] in w.tabifiedDockWidgets(docks["confusionPanel"])
+
+
+# ---- one colour map for signed values; the weights view says why it is empty -------------
+@pytest.fixture
+def small_state():
+    """A state with a few 28x28 evaluation images and the small network (no training)."""
+    from app.state import EvalData
+    from nncore.data import Preprocessing
+    rng = np.random.default_rng(0)
+    images = (rng.random((6, 1, 28, 28)) * 255).astype(np.uint8)
+    state = StudioState()
+    state.spec = DEFAULT_SPEC
+    state.data = EvalData([str(i) for i in range(10)], images, np.arange(6) % 10,
+                          Preprocessing())
+    return state
+
+
+def test_signed_values_share_one_colour_map_everywhere(qtbot, small_state):
+    from app.builder import diagram
+    from app.icons import icon
+    from app.inspect.backward import BackwardPanel
+    from app.inspect.gallery import ImageDetail
+    from app.inspect.model import InspectModel
+    from app.views.weights import SIGNED_CMAP, WeightTilesView
+
+    lut = SIGNED_CMAP.getLookupTable(0.0, 1.0, 256, mode="byte")
+    # blue negative, white zero, orange positive: the colours of the diagram's weight lines
+    assert SIGNED_CMAP.map(0.0, mode="qcolor") == diagram.NEGATIVE
+    assert SIGNED_CMAP.map(1.0, mode="qcolor") == diagram.POSITIVE
+    assert SIGNED_CMAP.map(0.5, mode="qcolor").lightness() > 240
+
+    weights = WeightTilesView(small_state, None, icon)
+    backward = BackwardPanel(small_state)
+    detail = ImageDetail(small_state, InspectModel(small_state))
+    for w in (weights, backward, detail):
+        qtbot.addWidget(w)
+    for item in (weights.image, backward.grad_image.item, detail.saliency.item):
+        np.testing.assert_array_equal(item.getColorMap().getLookupTable(0.0, 1.0, 256,
+                                                                         mode="byte"), lut)
+    assert weights.findChild(QWidget, "signedLegend") is not None
+
+    # saliency keeps its sign: ink that would raise the class's score orange, lower it blue,
+    # white at 0 (symmetric levels); signed activations in the same colours
+    detail.show_image(2)
+    qtbot.waitUntil(lambda: detail.result is not None and not detail.runner.busy,
+                    timeout=10_000)
+    m = detail.saliency.image
+    assert m.min() < 0 < m.max()
+    lo, hi = detail.saliency.item.getLevels()
+    assert lo == -hi and hi == pytest.approx(np.abs(m).max())
+    assert "orange" in detail.saliency_for.toolTip() and "blue" in detail.saliency_for.toolTip()
+    signed = [pane for pane in detail.layer_panes if np.nanmin(pane.image) < 0]
+    assert signed, "the Dense layers' outputs have both signs"
+    for pane in signed:
+        np.testing.assert_array_equal(
+            pane.item.getColorMap().getLookupTable(0.0, 1.0, 256, mode="byte"), lut)
+
+
+def test_the_weights_view_says_why_it_is_empty(qtbot, small_state):
+    from app.icons import icon
+    from app.state import SpecCheck
+    from app.training.payloads import view_data
+    from app.views.weights import WeightTilesView
+    from nncore import Network, SpecError
+
+    data = small_state.data
+    small_state.data = None
+    view = WeightTilesView(small_state, None, icon)
+    qtbot.addWidget(view)
+    assert view.note.text().startswith("Loading MNIST")              # launch
+    small_state.data = data
+    small_state.dataChanged.emit(data)                               # loaded, no network yet
+    assert view.note.text().startswith("Building the network")
+    assert "loaded" not in view.note.text()
+    small_state.set_spec_check(SpecCheck(rows=[], error=SpecError("Dense expects flat input")))
+    assert "network has an error" in view.note.text()
+    small_state.set_spec_check(SpecCheck(rows=[]))
+    assert view.note.text().startswith("Building the network")
+    net = Network.from_spec(DEFAULT_SPEC, seed=0)
+    small_state.views = view_data(net, 0, None)                       # its weights arrive
+    small_state.viewsChanged.emit(small_state.views)
+    qtbot.waitUntil(lambda: "32 units" in view.note.text())
+    assert view.image.image is not None
