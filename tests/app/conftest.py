@@ -59,6 +59,30 @@ def tiny_mnist(monkeypatch):
     return bar_digits(600, seed=1)
 
 
+@pytest.fixture
+def gc_in_gui_thread():
+    """Garbage collected in the GUI thread only, as the main window does it (pyqtgraph's
+    GarbageCollector), for tests of panels on their own.
+
+    Python's cyclic collector runs in whichever thread happens to allocate. The inspection
+    panels run their jobs in superqt's thread pool, so a widget left in a reference cycle by
+    an earlier test could be destroyed there, off the GUI thread (Qt says "QBasicTimer::stop:
+    Failed. Possibly trying to stop from a different thread", and it can crash) — more likely
+    under load, when the jobs run longer. So: the pool idle and garbage collected here before
+    the test, no automatic collection during it, and the same after it."""
+    from PySide6.QtCore import QThreadPool
+    pool = QThreadPool.globalInstance()
+    pool.waitForDone(30_000)
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        pool.waitForDone(30_000)
+        gc.enable()
+        gc.collect()
+
+
 def _launch(qtbot):
     from PySide6.QtWidgets import QApplication
 

@@ -18,6 +18,10 @@ from nncore.metrics import confusion_matrix
 from nncore.optim import SGD
 from nncore.train import Trainer
 
+#: Panels on their own run jobs in superqt's thread pool: garbage only collected in the GUI
+#: thread (conftest.gc_in_gui_thread; a widget freed in a pool thread made this module flaky).
+pytestmark = pytest.mark.usefixtures("gc_in_gui_thread")
+
 DEFAULT_SPEC = {"input_shape": [1, 28, 28],
                 "layers": [{"type": "Flatten"}, {"type": "Dense", "units": 128},
                            {"type": "ReLU"}, {"type": "Dense", "units": 10},

@@ -11,6 +11,9 @@ from app.inspect.pad import PadPanel
 from app.main_window import _scrollable
 from app.state import StudioState
 
+#: Garbage collected in the GUI thread only (see conftest.gc_in_gui_thread).
+pytestmark = pytest.mark.usefixtures("gc_in_gui_thread")
+
 DEFAULT_SPEC = {"input_shape": [1, 28, 28],
                 "layers": [{"type": "Flatten"}, {"type": "Dense", "units": 32},
                            {"type": "ReLU"}, {"type": "Dense", "units": 10},
