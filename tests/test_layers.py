@@ -217,3 +217,40 @@ def test_max_pool_sends_a_tied_window_gradient_to_its_first_maximum(stride):
             expected[0, 0, i * stride, j * stride] += g[0, 0, i, j]
     np.testing.assert_array_equal(dx, expected)
     assert dx.sum() == g.sum()
+
+
+# ---- results handed out are never overwritten while someone holds them -----------------------
+@pytest.mark.parametrize("config,input_shape", [
+    (conv(3, 3, padding=1), (2, 6, 6)), ({"type": "ReLU"}, (2, 6, 6)),
+    (pool("MaxPool2D", 2), (2, 6, 6)), (pool("AvgPool2D", 3, 1), (2, 6, 6)),
+    ({"type": "Flatten"}, (2, 6, 6))], ids=["conv", "relu", "maxpool", "avgpool", "flatten"])
+def test_kept_outputs_and_gradients_survive_later_calls(config, input_shape):
+    """Layers reuse the arrays of earlier calls (Layer.recycled) only when nothing else holds
+    them: results (and views of them) that a caller keeps keep their values."""
+    layer = LAYERS[config["type"]](**{k: v for k, v in config.items() if k != "type"})
+    layer.build(input_shape, np.random.default_rng(0), np.float32)
+    rng = np.random.default_rng(1)
+    xs = [rng.standard_normal((4,) + input_shape).astype(np.float32) for _ in range(4)]
+    kept = []
+    for x in xs:                  # keep every output and gradient (a view of some of them)
+        y = layer.forward(x, training=True)
+        dx = layer.backward(np.ones_like(y))
+        kept.append((y.copy(), y[1:], dx.copy(), dx[:, :1]))
+    for y_copy, y_view, dx_copy, dx_view in kept:
+        np.testing.assert_array_equal(y_view, y_copy[1:])
+        np.testing.assert_array_equal(dx_view, dx_copy[:, :1])
+
+
+def test_a_released_result_array_is_handed_out_again():
+    layer = LAYERS["ReLU"]()
+    like = np.zeros((3, 5), np.float32)
+    a = layer.recycled("y", like)
+    b = layer.recycled("y", like)
+    assert a is not b                       # a is held here: never handed out twice
+    b_id, view = id(b), b[1:]
+    del b
+    c = layer.recycled("y", like)           # a held here, b by its view: a new one
+    assert c is not a and c is not view.base and c.shape == (3, 5)
+    del view
+    assert id(layer.recycled("y", like)) == b_id
+    assert layer.recycled("z", (2, 4), np.float64).dtype == np.float64

@@ -133,9 +133,10 @@ class ReLU(Activation):
         # The same max(x, 0), against an array of zeros: NumPy runs its vectorised loop for
         # two arrays but a ~3x slower one for an array and the scalar 0. Both halves of the
         # batch at once (see halves.py).
-        if self._zeros is None or self._zeros.shape != x.shape or self._zeros.dtype != x.dtype:
+        z = self._zeros
+        if z is None or z.shape != x.shape or z.dtype != x.dtype or z.strides != x.strides:
             self._zeros = np.zeros_like(x)
-        y = np.empty_like(x)
+        y = self.recycled("y", x)
         over_batch(len(x), lambda s: np.maximum(x[s], self._zeros[s], out=y[s]), x.size)
         self.x, self.y = x, y
         return y
@@ -143,7 +144,7 @@ class ReLU(Activation):
     def backward(self, grad):
         # A product with the mask, not np.where(mask, grad, 0): the same numbers (a blocked
         # entry may come out as −0.0, which equals 0), several times faster.
-        dx = np.empty_like(grad)
+        dx = self.recycled("dx", grad)
         over_batch(len(grad), lambda s: np.multiply(grad[s], self.y[s] > 0, out=dx[s]),
                    grad.size)
         return dx

@@ -162,7 +162,8 @@ class Conv2D(Layer):
         n = x.shape[0]
         f, oh, ow = self.output_shape
         self.cols = self._im2col(self._padded_batch_last(x))
-        y = self._weight_matrix() @ self.cols                  # (F, OH·OW·N), bias included
+        y = self.recycled("y", (f, self.cols.shape[1]), self.cols.dtype)
+        np.matmul(self._weight_matrix(), self.cols, out=y)     # (F, OH·OW·N), bias included
         return y.reshape(f, oh, ow, n).transpose(3, 0, 1, 2)
 
     def _weight_grads(self, grad):
@@ -197,7 +198,8 @@ class Conv2D(Layer):
         np.matmul(w_taps, g2, out=dcols)
         dcols = dcols.reshape(kh, kw, c, oh, ow, n)
         pt, pb, pl, pr = self._pads()
-        dx = np.zeros((c, h + pt + pb, w + pl + pr, n), dtype=grad.dtype)
+        dx = self.recycled("dx", (c, h + pt + pb, w + pl + pr, n), grad.dtype)
+        dx.fill(0)
 
         def add_taps(s):
             for i in range(kh):
@@ -223,6 +225,6 @@ class Flatten(Layer):
     def backward(self, grad):
         # Hand the gradient back in the input's memory layout (e.g. batch-last after a
         # Conv2D), so that the layers below work on matching, contiguous memory.
-        dx = np.empty_like(self.x)
+        dx = self.recycled("dx", self.x)
         dx[...] = grad.reshape(dx.shape)
         return dx

@@ -58,7 +58,7 @@ class _Pool2D(Layer):
         """Each window of x (N, C, H, W) combined with ``op`` (np.maximum or np.add) ->
         (N, C, OH, OW) in x's memory layout; the two halves of the batch at once."""
         _, oh, ow = self.output_shape
-        y = np.empty_like(x[:, :, :oh, :ow])
+        y = self.recycled("y", x[:, :, :oh, :ow])
         over_batch(len(x), lambda s: self._combine_into(x[s], op, y[s]), x.size)
         return y
 
@@ -87,7 +87,10 @@ class _Pool2D(Layer):
         ph, pw, sh, sw = self._geometry()
         overlap = sh < ph or sw < pw
         tiles = (sh, sw) == (ph, pw) and (oh * sh, ow * sw) == (h, w)
-        return (np.empty_like(like) if tiles else np.zeros_like(like)), overlap
+        dx = self.recycled("dx", like)
+        if not tiles:
+            dx.fill(0)
+        return dx, overlap
 
 
 @register("layer")
