@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import (QAbstractTableModel, QModelIndex, QPointF, QRectF,
-                            QSortFilterProxyModel, Qt, Signal)
+                            QSortFilterProxyModel, Qt, QTimer, Signal)
 from PySide6.QtGui import QColor, QFont, QPen
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QListWidget,
                                QListWidgetItem, QPushButton, QSlider, QSplitter, QStyle,
@@ -240,6 +240,7 @@ class ConfusionPanel(QWidget):
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.table_model)
         self.proxy.setSortRole(SORT_ROLE)
+        self._column_widths = [0] * len(ReportModel.HEADERS)      # (see _fit_columns)
         self.table = QTableView()
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
@@ -250,7 +251,7 @@ class ConfusionPanel(QWidget):
         # _fit_columns), the rest of the width to the last; rows of one line: ten classes fit
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)     # the class names
         header.sortIndicatorChanged.connect(self._on_header_sort_indicator_changed)
         self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 4)
         self.table.setEditTriggers(QTableView.EditTrigger.NoEditTriggers)
@@ -276,6 +277,10 @@ class ConfusionPanel(QWidget):
         split.setChildrenCollapsible(False)
         split.splitterMoved.connect(self._on_split_moved)
         self._split_by_hand = False         # the learner moved it: their sizes stay
+        self._split_timer = QTimer(self)
+        self._split_timer.setSingleShot(True)
+        self._split_timer.setInterval(0)
+        self._split_timer.timeout.connect(self._fit_split)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(top)
@@ -304,7 +309,7 @@ class ConfusionPanel(QWidget):
 
     def resizeEvent(self, event):
         super().resizeEvent(event)
-        self._fit_split()
+        self._split_timer.start()           # once the layout has given the splitter its size
 
     def _fit_split(self):
         """The matrix square (as wide as it is tall, with its axes), the table the rest."""
@@ -312,8 +317,7 @@ class ConfusionPanel(QWidget):
             return
         total = self.split.width() - self.split.handleWidth()
         side = self.split.height() + 4          # the left axis as wide as the bottom one is tall
-        header = self.table.horizontalHeader()
-        table = (sum(header.sectionSize(c) for c in range(header.count()))
+        table = (sum(self._column_widths)
                  + self.table.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
                  + 2 * self.table.frameWidth() + 8)
         left = max(min(side, total - max(table, self.tabs.minimumWidth())),
@@ -337,13 +341,16 @@ class ConfusionPanel(QWidget):
                 samples[c])) + 12
             if c == sorted_column:
                 width += fm.height()
-            header.resizeSection(c, width)
+            self._column_widths[c] = width
+            if c:                           # (the class column takes what is left)
+                header.resizeSection(c, width)
 
     def _on_header_sort_indicator_changed(self, _column, _order):
         self._fit_columns()
 
     def showEvent(self, event):
         super().showEvent(event)
+        self._split_timer.start()
         self.when_seen.catch_up_soon()
 
     def _on_model_entries_changed(self):

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QGridLayout, QHBoxLayout, QLa
 
 from nncore.inspect import activations, cell_indices, saliency
 
+from ..views.weights import SignedLegend
 from .common import (BAD, GOOD, NEUTRAL, SIGNED_CMAP, SIGNED_WORDS, ImagePane, JobRunner,
                      LinesLabel, ProbabilityBars, WhenSeen, build_network, grey_qimage, heading,
                      mosaic, network_source, reveal, source_step)
@@ -231,8 +232,7 @@ class ImageDetail(QWidget):
         self.saliency_for.setToolTip("Saliency: how much more ink at each pixel would raise "
                                      "(orange) or lower (blue) this class's pre-softmax score, "
                                      "∂score/∂pixel")
-        self.saliency = ImagePane(f"saliency ∂score/∂pixel ({SIGNED_WORDS})", cmap=SIGNED_CMAP,
-                                  size=150)
+        self.saliency = ImagePane("saliency ∂score/∂pixel", cmap=SIGNED_CMAP, size=150)
 
         left = QVBoxLayout()
         left.addWidget(self.title)
@@ -240,7 +240,10 @@ class ImageDetail(QWidget):
         pics.addWidget(self.picture)
         col = QVBoxLayout()
         col.addWidget(self.saliency)
-        col.addWidget(self.saliency_for)
+        key = QHBoxLayout()
+        key.addWidget(self.saliency_for, 1)
+        key.addWidget(SignedLegend())
+        col.addLayout(key)
         pics.addLayout(col)
         left.addLayout(pics)
         left.addWidget(heading("Softmax output", 9))
