@@ -344,6 +344,8 @@ class ConfusionPanel(QWidget):
             self._column_widths[c] = width
             if c:                           # (the class column takes what is left)
                 header.resizeSection(c, width)
+        # ... but no less than the narrowest column (squeezed, it showed "las")
+        header.setMinimumSectionSize(min(self._column_widths))
 
     def _on_header_sort_indicator_changed(self, _column, _order):
         self._fit_columns()
