@@ -152,7 +152,8 @@ class ImagePane(pg.GraphicsLayoutWidget):
     """One image (greyscale or with a colour map: a pyqtgraph name or a ColorMap, such as
     SIGNED_CMAP), pixels square, row 0 at the top."""
 
-    def __init__(self, title: str = "", cmap=None, parent=None, size: int = 160):
+    def __init__(self, title: str = "", cmap=None, parent=None, size: int = 160,
+                 hint: int | None = None):
         super().__init__(parent)
         self.setBackground("w")
         self.view = self.addViewBox(lockAspect=True, invertY=True, enableMouse=False)
@@ -165,7 +166,7 @@ class ImagePane(pg.GraphicsLayoutWidget):
         if title:
             self.ci.addLabel(title, row=1, col=0, color="k", size="9pt")
         self.setMinimumSize(size, size)
-        self._hint = QSize(size, size)
+        self._hint = QSize(hint or size, hint or size)     # (``size`` is the minimum)
         self.image = None
 
     def sizeHint(self):
