@@ -214,8 +214,9 @@ def _blas_threads() -> int | None:
 
 
 def run(quick: bool = False, use_torch: bool = True, rounds: int | None = None,
-        out=sys.stdout) -> dict:
-    """Run the benchmark, print a report to ``out`` and return the medians as a dict."""
+        out=sys.stdout, only: str | None = None) -> dict:
+    """Run the benchmark, print a report to ``out`` and return the medians as a dict.
+    ``only="mlp"`` or ``"cnn"`` times just those steps (the GEMM peak is always measured)."""
     rounds = rounds or (2 if quick else 15)
     target = 0.002 if quick else 0.2   # seconds per round and function
     rng = np.random.default_rng(0)
@@ -247,6 +248,7 @@ def run(quick: bool = False, use_torch: bool = True, rounds: int | None = None,
 
     cases = [("mlp", b) for b in ((8,) if quick else (128, 32, 512))]
     cases.append(("cnn", 4 if quick else 64))
+    cases = [c for c in cases if only in (None, c[0])]
     header = f"{'step':<16}{'nncore ms':>24}{'samples/s':>11}"
     if torch_ok:
         header += f"{'PyTorch ms':>26}{'ratio':>20}{'best/best':>10}"
@@ -286,6 +288,8 @@ def run(quick: bool = False, use_torch: bool = True, rounds: int | None = None,
             row += f"{_spread(eff, '{:.0f}'):>16}"
         p(row)
 
+    if only == "cnn":
+        return results
     # What Trainer.step_batch adds on top (gradient norms, accuracy, bookkeeping).
     batch = 8 if quick else 128
     x = rng.random((batch, MLP_SIZES[0]), dtype=np.float32)
@@ -310,12 +314,14 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="tiny sizes, few rounds (a smoke test)")
     ap.add_argument("--no-torch", action="store_true", help="do not time PyTorch")
     ap.add_argument("--rounds", type=int, default=None, help="rounds per measurement")
+    ap.add_argument("--only", choices=("mlp", "cnn"), default=None,
+                    help="time only the MLP or only the CNN steps")
     ap.add_argument("--threads", type=int, default=None,
                     help="BLAS (and PyTorch) threads; needs threadpoolctl, or set "
                          "OPENBLAS_NUM_THREADS before the start instead")
     args = ap.parse_args(argv)
     if args.threads is None:
-        run(quick=args.quick, use_torch=not args.no_torch, rounds=args.rounds)
+        run(quick=args.quick, use_torch=not args.no_torch, rounds=args.rounds, only=args.only)
         return 0
     try:
         from threadpoolctl import threadpool_limits
@@ -323,7 +329,7 @@ def main(argv=None) -> int:
         ap.error("--threads needs threadpoolctl (pip install threadpoolctl); or run with "
                  "OPENBLAS_NUM_THREADS=N in the environment")
     with threadpool_limits(limits=args.threads, user_api="blas"):
-        run(quick=args.quick, use_torch=not args.no_torch, rounds=args.rounds)
+        run(quick=args.quick, use_torch=not args.no_torch, rounds=args.rounds, only=args.only)
     return 0
 
 

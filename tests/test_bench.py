@@ -20,3 +20,11 @@ def test_mlp_flop_count():
     # forward and weight gradients of 784·256 + 256·128 + 128·10 multiply-adds, input
     # gradients of all but the first layer, 2 flops each, per sample
     assert bench.mlp_step_flops(1) == 2 * (2 * 234_752 + 34_048)
+
+
+def test_only_the_cnn_step():
+    out = io.StringIO()
+    results = bench.run(quick=True, use_torch=False, out=out, only="cnn")
+    text = out.getvalue()
+    assert "CNN batch 4" in text and "MLP batch" not in text and "Trainer" not in text
+    assert results["cnn_4_ms"] > 0 and "mlp_8_ms" not in results

@@ -15,7 +15,7 @@ import numpy as np
 from ..hparams import HParam
 from ..registry import register
 from .base import Layer
-from .halves import over_batch
+from .halves import over_halves
 
 _SQRT_2_OVER_PI = np.sqrt(2.0 / np.pi)
 _GELU_C = 0.044715
@@ -137,7 +137,7 @@ class ReLU(Activation):
         if z is None or z.shape != x.shape or z.dtype != x.dtype or z.strides != x.strides:
             self._zeros = np.zeros_like(x)
         y = self.recycled("y", x)
-        over_batch(len(x), lambda s: np.maximum(x[s], self._zeros[s], out=y[s]), x.size)
+        over_halves(x, lambda s: np.maximum(x[s], self._zeros[s], out=y[s]), x.size)
         self.x, self.y = x, y
         return y
 
@@ -145,8 +145,7 @@ class ReLU(Activation):
         # A product with the mask, not np.where(mask, grad, 0): the same numbers (a blocked
         # entry may come out as −0.0, which equals 0), several times faster.
         dx = self.recycled("dx", grad)
-        over_batch(len(grad), lambda s: np.multiply(grad[s], self.y[s] > 0, out=dx[s]),
-                   grad.size)
+        over_halves(grad, lambda s: np.multiply(grad[s], self.y[s] > 0, out=dx[s]), grad.size)
         return dx
 
 

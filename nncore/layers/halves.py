@@ -83,3 +83,15 @@ def over_batch(n: int, work, size: int) -> None:
         work(slice(0, half))
     finally:
         second.result()
+
+
+def over_halves(a, work, size: int) -> None:
+    """``over_batch`` for work that treats every sample and every channel of a batch ``a``
+    (N, C, ...) on its own, such as ReLU and pooling: it splits whichever of the two axes is
+    outermost in ``a``'s memory (the channels when a Conv2D made it, see conv.py), so that
+    each half is one block of memory. ``work(index)`` gets the index of its half, for
+    ``a[index]``: ``(slice,)`` or ``(slice(None), slice)``."""
+    if a.ndim > 1 and a.strides[1] > a.strides[0]:
+        over_batch(a.shape[1], lambda s: work((slice(None), s)), size)
+    else:
+        over_batch(len(a), lambda s: work((s,)), size)

@@ -14,7 +14,7 @@ from ..hparams import HParam, pair
 from ..registry import register
 from .base import Layer
 from .conv import _out_size, _require_image
-from .halves import over_batch
+from .halves import over_halves
 
 
 def _slots(x, ph, pw, sh, sw, oh, ow):
@@ -59,7 +59,7 @@ class _Pool2D(Layer):
         (N, C, OH, OW) in x's memory layout; the two halves of the batch at once."""
         _, oh, ow = self.output_shape
         y = self.recycled("y", x[:, :, :oh, :ow])
-        over_batch(len(x), lambda s: self._combine_into(x[s], op, y[s]), x.size)
+        over_halves(x, lambda s: self._combine_into(x[s], op, y[s]), x.size)
         return y
 
     def _combine_into(self, x, op, out):
@@ -113,7 +113,7 @@ class MaxPool2D(_Pool2D):
         the maximum, and passes the remainder on."""
         dx, overlap = self._new_grad(self.x)
         x, y = self.x, self.y
-        over_batch(len(x), lambda s: self._route(grad[s], x[s], y[s], dx[s], overlap), x.size)
+        over_halves(x, lambda s: self._route(grad[s], x[s], y[s], dx[s], overlap), x.size)
         return dx
 
     def _route(self, grad, x, y, dx, overlap):
