@@ -172,7 +172,13 @@ class Conv2D(Layer):
         g2 = grad.transpose(1, 2, 3, 0).reshape(f, -1)     # no copy when grad is batch-last
         c = self.input_shape[0]
         kh, kw = pair(self.kernel_size)
-        dw = g2 @ self.cols.T                               # (F, kh·kw·C [+ 1])
+        # dY·colsᵀ, (F, kh·kw·C [+ 1]). OpenBLAS splits a product over its threads by rows
+        # and columns, never along the long inner dimension: with the longer side as rows it
+        # runs about 1.7x faster on two threads (conv 16->32: 0.72 vs 1.21 ms).
+        if self.cols.shape[0] >= f:
+            dw = (self.cols @ g2.T).T
+        else:
+            dw = g2 @ self.cols.T
         k = kh * kw * c
         dw_taps = dw[:, :k].reshape(f, kh, kw, c)
         self.grads["W"] = np.ascontiguousarray(dw_taps.transpose(0, 3, 1, 2))
