@@ -10,6 +10,7 @@ import copy
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from ..state import EpochReport, Failure, StudioState
+from ..views.pacing import gate
 from .worker import TrainingWorker
 
 #: Edits are sent to the worker this long after the last one (typing sends many).
@@ -144,6 +145,7 @@ class TrainingController(QObject):
 
     # ---- worker -> model ---------------------------------------------------------------------
     def _on_worker_updated(self, update) -> None:
+        gate.hold()             # the training thread waits until the window has taken it in
         try:
             self._apply_update(update)
         finally:
@@ -165,6 +167,7 @@ class TrainingController(QObject):
             s.viewsChanged.emit(update.views)
 
     def _on_worker_run_state_changed(self, run_state: str) -> None:
+        gate.hold()             # (panels redraw at once when training stops or pauses)
         self.state.set_run_state(run_state)
 
     def _on_worker_failed(self, failure: Failure) -> None:

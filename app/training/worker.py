@@ -39,6 +39,7 @@ from nncore.train import Diverged, History, evaluate
 from .. import project
 from ..history import RunHistory
 from ..state import EpochReport, EvalData, Failure, ModelSnapshot, Progress
+from ..views.pacing import gate
 from . import blas
 from .payloads import view_data
 
@@ -508,6 +509,7 @@ class TrainingWorker(QObject):
 
     # ---- training ----------------------------------------------------------------------------
     def _train_batch(self):
+        gate.wait()                     # not while the window draws (app.views.pacing.gate)
         ev = self._trainer.step_batch()
         self._record(ev)
         if ev.epoch_event is not None:

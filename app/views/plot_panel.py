@@ -5,7 +5,7 @@ import math
 
 import pyqtgraph as pg
 import pyqtgraph.exporters as pg_exporters
-from PySide6.QtCore import QSize
+from PySide6.QtCore import QEvent, QObject, QSize
 from PySide6.QtWidgets import QGraphicsItem
 from superqt.utils import qthrottled
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QToolButton, QVBoxLayout,
@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QToolButton, QV
 
 from nncore.errors import NNCoreError
 
+from .pacing import gate
 from .seen import WhenSeen
 
 # Colours shared by all plots (colour-blind friendly: blue / orange / green / grey).
@@ -165,6 +166,17 @@ def make_plot(name: str, left: str, bottom: str = "batch", log_y: bool = False) 
     return plot
 
 
+class _HoldWhilePainting(QObject):
+    """Event filter of a plot's viewport: training waits while it paints (pacing.gate). The
+    paint comes in an event of its own, after the redraw that asked for it (Qt paints a few
+    milliseconds later), and it is where a plot's Python runs: pyqtgraph paints its items."""
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            gate.hold()
+        return False
+
+
 class PlotPanel(QWidget):
     """``plot_widget`` (a PlotWidget or GraphicsLayoutWidget) under a row of export buttons.
 
@@ -209,6 +221,8 @@ class PlotPanel(QWidget):
         lay.setSpacing(0)
         lay.addLayout(bar)
         lay.addWidget(plot_widget, 1)
+        self._paint_hold = _HoldWhilePainting(self)
+        plot_widget.viewport().installEventFilter(self._paint_hold)
 
     def set_legend(self, entries) -> None:
         """[(colour, text, mark)] with mark "line", "dot" or "square", shown in the header."""

@@ -8,13 +8,16 @@ dock emits ``visibilityChanged`` instead. ``on_screen`` tells whether a widget c
 Panels in view take turns (``take_turn``): their redraws run one per event, ``TURN_MS``
 apart, so that each is painted before the next starts. Several panels that want to redraw at
 the same moment (new weights arrive for the tiles, the histograms and the diagram together)
-then make several short pauses of the event loop instead of one long one.
+then make several short pauses of the event loop instead of one long one. While a turn's
+redraw and its paint run, the training thread waits between batches (``pacing.gate``).
 """
 from __future__ import annotations
 
 import shiboken6
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QDockWidget, QWidget
+
+from .pacing import gate
 
 #: Milliseconds between two panels' turns: time for the first one's paint to happen between.
 TURN_MS = 12
@@ -51,6 +54,7 @@ class _Turns(QObject):
         owner = getattr(job, "__self__", None)
         if isinstance(owner, QObject) and not shiboken6.isValid(owner):
             return                          # its panel has gone meanwhile
+        gate.hold()                         # training waits until this is drawn (pacing.gate)
         job()
 
 

@@ -32,3 +32,35 @@ def test_redraws_slow_down_when_the_gui_thread_uses_too_much_cpu(qtbot, monkeypa
     assert pacer.slowdown == pacing.MAX_SLOWDOWN / 1.5
     state.set_run_state("paused")                  # not training: normal rate at once
     assert pacer.slowdown == 1.0
+
+
+def test_the_gate_holds_training_until_the_window_has_drawn(qtbot):
+    import threading
+    gate = pacing.DrawGate()
+    gate.hold()                                    # the GUI thread begins to draw
+    assert not gate.is_open()
+    done = threading.Event()
+    trainer = threading.Thread(target=lambda: (gate.wait(), done.set()))
+    trainer.start()
+    assert not done.wait(0.03)                     # the training thread waits meanwhile
+    qtbot.wait(20)                                 # the event loop runs dry: drawing is over
+    assert gate.is_open()
+    assert done.wait(5)
+    trainer.join()
+
+
+def test_the_gate_never_holds_training_long(monkeypatch):
+    """Without an event loop to say that drawing is over, training waits MAX_HOLD once per
+    hold, then goes on (no QApplication needed: the gate is then always open)."""
+    gate = pacing.DrawGate()
+    gate._open.clear()                             # a hold whose release never comes
+    gate._holds = 1
+    waits = []
+    real_wait = gate._open.wait
+    monkeypatch.setattr(gate._open, "wait", lambda t: waits.append(t) or real_wait(0.001))
+    for _ in range(3):
+        gate.wait()
+    assert waits == [pacing.MAX_HOLD]              # once for this hold, not every batch
+    gate._holds = 2                                # a new hold: waited for once more
+    gate.wait()
+    assert len(waits) == 2
