@@ -254,3 +254,7 @@ def test_a_released_result_array_is_handed_out_again():
     del view
     assert id(layer.recycled("y", like)) == b_id
     assert layer.recycled("z", (2, 4), np.float64).dtype == np.float64
+    # outside training (keep=False): always a new array, and none is kept
+    a = layer.recycled("e", like, keep=False)
+    assert a.shape == (3, 5) and layer.recycled("e", like, keep=False) is not a
+    assert "e" not in layer._recycled

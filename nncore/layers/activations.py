@@ -136,7 +136,7 @@ class ReLU(Activation):
         z = self._zeros
         if z is None or z.shape != x.shape or z.dtype != x.dtype or z.strides != x.strides:
             self._zeros = np.zeros_like(x)
-        y = self.recycled("y", x)
+        y = self.recycled("y", x, keep=training)
         over_halves(x, lambda s: np.maximum(x[s], self._zeros[s], out=y[s]), x.size)
         self.x, self.y = x, y
         return y

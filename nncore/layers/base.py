@@ -117,7 +117,7 @@ class Layer:
             a = buffers[name] = np.empty(shape, dtype=dtype)
         return a
 
-    def recycled(self, name: str, like, dtype=None) -> np.ndarray:
+    def recycled(self, name: str, like, dtype=None, keep: bool = True) -> np.ndarray:
         """An uninitialised array for a result the layer hands out (its output, dL/dx): like
         ``np.empty_like(like)`` (shape, dtype and memory layout) when ``like`` is an array,
         else ``np.empty(like, dtype)``.
@@ -129,7 +129,12 @@ class Layer:
         caller, not a view of them: their reference count says so): a result that someone
         still uses is never overwritten. Two are kept per name, enough for a training loop,
         where the previous step's result is still held (e.g. by the next layer) when the new
-        one is made."""
+        one is made. ``keep=False`` (forward passes outside training) makes a new array and
+        lets go of the kept ones: evaluation batches are often much larger, their arrays
+        should not outlive them, and the training step's should not be held during them."""
+        if not keep:
+            self.__dict__.get("_recycled", {}).pop(name, None)
+            return np.empty_like(like) if isinstance(like, np.ndarray) else np.empty(like, dtype)
         if isinstance(like, np.ndarray):
             key = (like.shape, like.strides, like.dtype)
         else:

@@ -162,7 +162,7 @@ class Conv2D(Layer):
         n = x.shape[0]
         f, oh, ow = self.output_shape
         self.cols = self._im2col(self._padded_batch_last(x))
-        y = self.recycled("y", (f, self.cols.shape[1]), self.cols.dtype)
+        y = self.recycled("y", (f, self.cols.shape[1]), self.cols.dtype, keep=training)
         np.matmul(self._weight_matrix(), self.cols, out=y)     # (F, OH·OW·N), bias included
         return y.reshape(f, oh, ow, n).transpose(3, 0, 1, 2)
 

@@ -54,11 +54,11 @@ class _Pool2D(Layer):
         _, oh, ow = self.output_shape
         return _slots(x, *self._geometry(), oh, ow)
 
-    def _combine(self, x, op):
+    def _combine(self, x, op, training):
         """Each window of x (N, C, H, W) combined with ``op`` (np.maximum or np.add) ->
         (N, C, OH, OW) in x's memory layout; the two halves of the batch at once."""
         _, oh, ow = self.output_shape
-        y = self.recycled("y", x[:, :, :oh, :ow])
+        y = self.recycled("y", x[:, :, :oh, :ow], keep=training)
         over_halves(x, lambda s: self._combine_into(x[s], op, y[s]), x.size)
         return y
 
@@ -101,7 +101,7 @@ class MaxPool2D(_Pool2D):
 
     def forward(self, x, training=False):
         """x: (N, C, H, W) -> (N, C, OH, OW)."""
-        self.x, self.y = x, self._combine(x, np.maximum)
+        self.x, self.y = x, self._combine(x, np.maximum, training)
         return self.y
 
     def backward(self, grad):
@@ -140,7 +140,7 @@ class AvgPool2D(_Pool2D):
     def forward(self, x, training=False):
         """x: (N, C, H, W) -> (N, C, OH, OW)."""
         ph, pw, _, _ = self._geometry()
-        y = self._combine(x, np.add)
+        y = self._combine(x, np.add, training)
         y *= x.dtype.type(1.0 / (ph * pw))
         self.x = x
         return y
