@@ -100,35 +100,58 @@ class MaxPool2D(_Pool2D):
                "dX = dY routed to the first position of each window's maximum, 0 elsewhere")
 
     def forward(self, x, training=False):
-        """x: (N, C, H, W) -> (N, C, OH, OW)."""
-        self.x, self.y = x, self._combine(x, np.maximum, training)
-        return self.y
+        """x: (N, C, H, W) -> (N, C, OH, OW).
+
+        In training it also marks where each window's gradient will go (``_first_max``),
+        while x, just written by the layer below, is still in the cache: the backward pass
+        then never reads x again."""
+        y = self._combine(x, np.maximum, training)
+        self.x, self.y = x, y
+        self.masks = self._first_max(x, y) if training else None
+        return y
+
+    def _first_max(self, x, y):
+        """One boolean array per slot, (N, C, OH, OW) like y: True where the slot holds the
+        *first* maximum (row-major) of its window, so exactly one slot per window. With ties
+        (a blank background is full of them) only the first maximum gets the gradient, as in
+        PyTorch, never every one."""
+        masks = [self.recycled(f"mask{k}", y, np.bool_) for k in range(len(self._slots(y)))]
+
+        def mark(s):
+            taken = None                       # windows whose maximum an earlier slot holds
+            for k, xs in enumerate(self._slots(x[s])):
+                m = masks[k][s]
+                if k < len(masks) - 1:
+                    np.equal(xs, y[s], out=m)
+                if taken is None:
+                    if k == len(masks) - 1:
+                        m[...] = True
+                    else:
+                        taken = m.copy(order="K")
+                elif k < len(masks) - 1:
+                    np.greater(m, taken, out=m)      # a maximum here, none before (True > False)
+                    taken |= m
+                else:
+                    np.logical_not(taken, out=m)     # the last slot: where no other one was
+        over_halves(x, mark, x.size)
+        return masks
 
     def backward(self, grad):
-        """grad: (N, C, OH, OW) -> (N, C, H, W).
-
-        Each window's gradient goes to the *first* position (row-major) that holds its maximum,
-        as in PyTorch: with ties (a blank background is full of them) it is not copied to every
-        maximum. ``rest`` is the gradient not yet handed out: a slot takes it where it holds
-        the maximum, and passes the remainder on."""
+        """grad: (N, C, OH, OW) -> (N, C, H, W): each window's gradient goes to its first
+        maximum (see ``_first_max``), 0 elsewhere; overlapping windows add up."""
         dx, overlap = self._new_grad(self.x)
-        x, y = self.x, self.y
-        over_halves(x, lambda s: self._route(grad[s], x[s], y[s], dx[s], overlap), x.size)
-        return dx
+        masks = self.masks if self.masks is not None else self._first_max(self.x, self.y)
 
-    def _route(self, grad, x, y, dx, overlap):
-        rest = grad
-        x_slots, dx_slots = self._slots(x), self._slots(dx)
-        for k, (xs, ds) in enumerate(zip(x_slots, dx_slots)):
-            if k == len(x_slots) - 1:
-                part = rest
-            else:
-                part = rest * (xs == y)       # a product, not np.where: many times faster
-                rest = rest - part
-            if overlap:
-                ds += part
-            else:
-                ds[...] = part
+        def route(s):
+            g = grad[s]
+            for m, ds in zip(masks, self._slots(dx[s])):
+                part = g * m[s]               # a product, not np.where: many times faster
+                if overlap:
+                    ds += part
+                else:
+                    ds[...] = part
+        over_halves(dx, route, dx.size)
+        return dx
 
 
 @register("layer")
