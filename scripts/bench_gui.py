@@ -50,8 +50,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # which chooses BLAS's threads before NumPy is loaded. (Once NumPy is loaded that is too late:
 # OpenBLAS has started its threads, and the training thread then leaves the number alone,
 # since it is set in the environment — a window child ran with two BLAS threads on two cores.)
-if "--launch-child" in sys.argv or ("--child" in sys.argv[:-1] and
-                                    sys.argv[sys.argv.index("--child") + 1] != "headless"):
+_WINDOW_CHILD = "--launch-child" in sys.argv or "--events" in sys.argv or (
+    "--child" in sys.argv[:-1] and sys.argv[sys.argv.index("--child") + 1] != "headless")
+if _WINDOW_CHILD:
     import app.__main__  # noqa: E402,F401
 from app.layout import use_offscreen_screen  # noqa: E402
 
@@ -281,6 +282,93 @@ def child(args) -> dict:
                      meter=args.meter)
 
 
+# ---- what the long events are (--events) ---------------------------------------------------------
+def events_child(args) -> None:
+    """One 2-epoch run of the window with every panel in view, printing the GUI thread's
+    longest events: what received them, their CPU time and wait for a core, and the Python
+    functions Qt called in them. (The hook runs Python for every event: it slows the window
+    down a little, so these runs measure nothing else.)"""
+    import threading
+    from PySide6.QtWidgets import QApplication
+
+    tmp = tempfile.TemporaryDirectory()         # fresh settings: the default layout
+    os.environ.update(NN_STUDIO_SETTINGS=str(Path(tmp.name) / "s.ini"),
+                      NN_STUDIO_RECOVERY=str(Path(tmp.name) / "recovery.nnproj"))
+    schedstat = f"/proc/self/task/{threading.get_native_id()}/schedstat"
+
+    def waited_for_a_core() -> float:
+        try:
+            with open(schedstat) as f:
+                return int(f.read().split()[1]) / 1e9
+        except OSError:
+            return 0.0
+
+    long_events, calls, depth, active = [], [], [0], [False]
+
+    class App(QApplication):
+        def notify(self, receiver, event):
+            if not active[0] or depth[0]:
+                depth[0] += 1
+                try:
+                    return super().notify(receiver, event)
+                finally:
+                    depth[0] -= 1
+            depth[0] += 1
+            calls.clear()
+            t0, c0, q0 = time.perf_counter(), time.thread_time(), waited_for_a_core()
+            try:
+                return super().notify(receiver, event)
+            finally:
+                depth[0] -= 1
+                ms = (time.perf_counter() - t0) * 1000
+                if ms > 15:
+                    name = type(receiver).__name__
+                    views = getattr(receiver, "views", None)
+                    widget = views()[0] if callable(views) and views() else receiver
+                    while widget is not None and not widget.objectName() \
+                            and hasattr(widget, "parentWidget"):
+                        widget = widget.parentWidget()
+                    if widget is not None and widget.objectName():
+                        name += f" ({widget.objectName()})"
+                    long_events.append((ms, (time.thread_time() - c0) * 1000,
+                                        (waited_for_a_core() - q0) * 1000, name,
+                                        event.type().name, sorted(calls, key=lambda c: -c[1])[:3]))
+
+    notify_code = App.notify.__code__
+    started = []
+
+    def profile(frame, what, arg):             # Python functions called by Qt from notify
+        if what == "call" and frame.f_back is not None and frame.f_back.f_code is notify_code \
+                and frame.f_code is not notify_code:
+            started.append((frame, time.perf_counter()))
+        elif what == "return" and started and started[-1][0] is frame:
+            _, t0 = started.pop()
+            ms = (time.perf_counter() - t0) * 1000
+            if ms > 2:
+                code = frame.f_code
+                calls.append((f"{Path(code.co_filename).name}:{code.co_name}", round(ms, 1)))
+
+    qapp = App([])
+    from app import style
+    style.apply(qapp)
+    from app.training.controller import TrainingController
+    train = TrainingController.train
+
+    def train_and_watch(self):
+        active[0] = True
+        sys.setprofile(profile)
+        return train(self)
+    TrainingController.train = train_and_watch
+    result = in_window(qapp, 2, every_panel=True, meter=True)
+    sys.setprofile(None)
+    print(f"{result['samples_per_sec']:,.0f} samples/s (slowed by the hook); longest stall "
+          f"{result['stall_ms']:.0f} ms; the GUI thread's events over 15 ms, longest first:")
+    print(f"{'ms':>6} {'CPU':>5} {'core':>5}  receiver, event: Python called in it (ms)")
+    for ms, cpu, runq, name, kind, inner in sorted(long_events, reverse=True)[:20]:
+        inner = ", ".join(f"{f} {t}" for f, t in inner)
+        print(f"{ms:6.0f} {cpu:5.0f} {runq:5.0f}  {name}, {kind}: {inner}")
+
+
 # ---- the machine's load -------------------------------------------------------------------------
 def _busy_seconds() -> float | None:
     """CPU seconds all processes have used since boot (/proc/stat), or None elsewhere."""
@@ -342,9 +430,16 @@ def main(argv=None) -> int:
                                         "window-all-cores"),
                     help=argparse.SUPPRESS)
     ap.add_argument("--meter", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--events", action="store_true",
+                    help="instead: one run with every panel in view that lists the GUI "
+                         "thread's longest events (what they were, their CPU time, the Python "
+                         "in them), to find what stalls")
     args = ap.parse_args(argv)
     if args.launch_child:
         launch_child()
+        return 0
+    if args.events:
+        events_child(args)
         return 0
     if args.child:
         print(json.dumps(child(args)))

@@ -3,8 +3,9 @@
 Training runs in a worker thread, but Python lets only one thread run Python code at a time:
 every millisecond the window spends drawing is a millisecond the worker may wait (measured:
 the worker loses about twice the GUI thread's share of a core). The pacer measures the GUI
-thread's own CPU time (``time.thread_time``) twice a second while training runs; above ``BUDGET`` of one core it slows the views' redraws down (up to ``MAX_SLOWDOWN``
-times their normal interval), below half of it it speeds them up again. On a fast machine the
+thread's own CPU time (``time.thread_time``) twice a second while training runs; above
+``BUDGET`` of one core it slows the views' redraws down (up to ``MAX_SLOWDOWN`` times their
+normal interval), below half of it it speeds them up again. On a fast machine the
 views redraw at their normal rate; on a slow or busy one, less often, and training keeps its
 pace.
 
