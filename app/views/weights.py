@@ -8,8 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QLinearGradient, QPainter, QPen
-from PySide6.QtWidgets import QComboBox, QGraphicsItem, QLabel, QSizePolicy, QWidget
+from PySide6.QtGui import QColor, QLinearGradient, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import (QComboBox, QGraphicsItem, QGraphicsPathItem, QLabel,
+                               QSizePolicy, QWidget)
 
 from .plot_panel import (BLUE, LAYER_COLORS, ORANGE, PlotPanel, SteadyAxes, SteadyRange,
                          make_plot)
@@ -145,6 +146,42 @@ class WeightTilesView(PlotPanel):
         self.controller.set_tile_layer(self.layer_combo.itemData(index))
 
 
+class StepHistogram:
+    """A histogram in a plot as pyqtgraph's ``stepMode="center", fillLevel=0`` curve draws it
+    (a filled area under a stepped outline that goes down to 0 at both ends), but made of two
+    ``QGraphicsPathItem``s: Qt paints them without calling back into Python. (A PlotDataItem's
+    paint runs in Python, and while training runs each call back can wait for the interpreter
+    lock.) The paths are built once per new histogram, in ``set_histogram``."""
+
+    def __init__(self, plot, brush, pen_colour):
+        self.fill = QGraphicsPathItem()
+        self.fill.setPen(QPen(Qt.PenStyle.NoPen))
+        self.fill.setBrush(brush)
+        self.outline = QGraphicsPathItem()
+        self.outline.setPen(pg.mkPen(pen_colour))          # cosmetic, 1 pixel
+        self.outline.setBrush(Qt.BrushStyle.NoBrush)
+        for item in (self.fill, self.outline):
+            plot.addItem(item, ignoreBounds=True)           # ranges are set (SteadyRange)
+        self.histogram = None
+
+    def set_histogram(self, h) -> None:
+        self.histogram = h
+        if h is None or len(h.counts) == 0:
+            self.fill.setPath(QPainterPath())
+            self.outline.setPath(QPainterPath())
+            return
+        edges = np.asarray(h.edges, dtype=np.float64)
+        counts = np.asarray(h.counts, dtype=np.float64)
+        x = np.repeat(edges, 2)                             # e0 e0 e1 e1 ... eN eN
+        y = np.zeros_like(x)
+        y[1:-1] = np.repeat(counts, 2)                      # 0 c0 c0 c1 ... c(N-1) 0
+        path = pg.arrayToQPath(x, y)
+        self.outline.setPath(path)
+        filled = QPainterPath(path)
+        filled.closeSubpath()
+        self.fill.setPath(filled)
+
+
 class HistogramView(PlotPanel):
     """Distribution of one layer's weights and of their gradients, updating while training."""
 
@@ -175,10 +212,8 @@ class HistogramView(PlotPanel):
         # histogram has shrunk to a quarter of its range
         self.ranges = {id(p): (SteadyRange(fill=0.25, margin=0.15), SteadyRange(fill=0.25))
                        for p in (self.w_plot, self.g_plot)}
-        self.w_curve = self.w_plot.plot(stepMode="center", fillLevel=0,
-                                        brush=pg.mkBrush(47, 109, 181, 110), pen=BLUE)
-        self.g_curve = self.g_plot.plot(stepMode="center", fillLevel=0,
-                                        brush=pg.mkBrush(224, 112, 26, 110), pen=ORANGE)
+        self.w_curve = StepHistogram(self.w_plot, pg.mkBrush(47, 109, 181, 110), BLUE)
+        self.g_curve = StepHistogram(self.g_plot, pg.mkBrush(224, 112, 26, 110), ORANGE)
         self.layer = None
         super().__init__(self.graphics, icons, extra_widgets=(self.layer_combo,))
         self.legend.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # no re-layout
@@ -213,16 +248,28 @@ class HistogramView(PlotPanel):
                 (self.w_curve, self.w_plot, "W", views.weight_hists),
                 (self.g_curve, self.g_plot, "dL/dW", views.grad_hists)):
             h = hists.get(self.layer)
+            curve.set_histogram(h)
             if h is None:
-                curve.setData([], [])
                 continue
-            curve.setData(h.edges, h.counts)
             self._fit(plot, h)
             if h.zero_fraction >= 0.005:
                 zeros.append(f"{h.zero_fraction:.0%} of {name}")
         text = f"exactly 0, not shown: {', '.join(zeros)}" if zeros else ""
         if self.legend.text() != text:
             self.legend.setText(text)
+
+    def export_csv(self, path: str) -> None:
+        """One CSV per histogram (``<name>-1.csv`` the weights, ``-2`` the gradients): the left
+        and right edge of each bin and its count."""
+        base = str(path)[:-4] if str(path).lower().endswith(".csv") else str(path)
+        hists = [c.histogram for c in (self.w_curve, self.g_curve)]
+        if all(h is None for h in hists):
+            raise ValueError("no histograms to export yet")
+        for i, h in enumerate(hists):
+            if h is not None:
+                rows = np.column_stack([h.edges[:-1], h.edges[1:], h.counts])
+                np.savetxt(f"{base}-{i + 1}.csv", rows, delimiter=",", fmt="%.6g",
+                           header="left,right,count", comments="")
 
     def _fit(self, plot, h) -> None:
         """Ranges that change only when the histogram outgrows them or shrinks well inside."""
