@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QEvent, QLineF, QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QScrollArea, QSizePolicy, QToolTip, QWidget
 from superqt.utils import create_worker
 
@@ -47,6 +47,7 @@ class _Canvas(QWidget):
         self._lines: dict = {}          # layer index -> (geometry, weights, QImage)
         self._wanted = None             # the newest render asked for while one runs
         self._render_worker = None
+        self._overlay = None            # (size, pixmap, line jobs, ...): see paintEvent
 
     # ---- layout ------------------------------------------------------------------------------
     def _items(self):
@@ -100,14 +101,62 @@ class _Canvas(QWidget):
         return snap.weights.get(f"{index}.W")
 
     # ---- painting ----------------------------------------------------------------------------
+    # A paint copies two layers: the weight lines (images, see _paint_weight_lines) and, on top,
+    # everything else (blocks, arrows, neurons, captions), drawn once into a transparent pixmap
+    # (``_overlay``) and kept until the network, the data set, the size or the style changes.
+    # New weights while training then cost a paint of a few image copies, no Python per shape.
+    def invalidate(self) -> None:
+        """Draw the blocks and neurons again at the next paint (the network or data changed)."""
+        self._overlay = None
+        self.update()
+
+    def changeEvent(self, event):
+        if event.type() in (QEvent.PaletteChange, QEvent.FontChange, QEvent.StyleChange):
+            self._overlay = None
+        super().changeEvent(event)
+
+    def _weights_drawn(self, jobs) -> tuple:
+        """For each drawn Dense layer: its current weights if they fit it, else None."""
+        out = []
+        for index, n_in, n_out, *_ in jobs:
+            w = self._weights(index)
+            out.append(w if w is not None and w.shape == (n_in, n_out) else None)
+        return tuple(out)
+
     def paintEvent(self, event):
+        ratio = self.devicePixelRatioF()
+        size = (self.width(), self.height(), ratio)
+        overlay = getattr(self, "_overlay", None)
+        weights = self._weights_drawn(overlay[2]) if overlay is not None else None
+        if (overlay is None or overlay[0] != size
+                or [w is None for w in weights] != overlay[3]):
+            overlay = self._overlay = self._render_overlay(size)
+            weights = self._weights_drawn(overlay[2])
+        _size, pixmap, jobs, _with_weights, scale = overlay
         p = QPainter(self)
-        p.setRenderHint(QPainter.Antialiasing)
         p.fillRect(self.rect(), self.palette().base())
-        items = self._items()
-        scale = min(1.0, self.width() / self.natural_width(items))
+        p.setRenderHint(QPainter.Antialiasing)
+        p.save()
         p.scale(scale, scale)
-        h = self.height() / scale
+        for (index, _n_in, _n_out, yi, yo, in_x, out_x), w in zip(jobs, weights):
+            if w is not None:
+                self._paint_weight_lines(p, index, w, yi, yo, in_x, out_x)
+        p.restore()
+        p.drawPixmap(0, 0, pixmap)
+        p.end()
+
+    def _render_overlay(self, size):
+        """(size, pixmap, line jobs, [no weights to draw?], scale): all but the weight lines."""
+        width, height, ratio = size
+        pixmap = QPixmap(max(1, round(width * ratio)), max(1, round(height * ratio)))
+        pixmap.setDevicePixelRatio(ratio)
+        pixmap.fill(Qt.transparent)
+        p = QPainter(pixmap)
+        p.setRenderHint(QPainter.Antialiasing)
+        items = self._items()
+        scale = min(1.0, width / self.natural_width(items))
+        p.scale(scale, scale)
+        h = height / scale
         top, bottom = 34, h - 30
         font = QFont(self.font())
         small = QFont(font)
@@ -118,10 +167,11 @@ class _Canvas(QWidget):
         prev_right = None
         self._scale = scale
         self._places = []               # (left, right, caption, ...) for the tooltips
-        for kind, index, t, shape, params, width in items:
+        jobs = []                       # the weight lines to draw under the overlay
+        for kind, index, t, shape, params, width_ in items:
             lt = catalog.layer_type(t)
             color = QColor(GROUP_COLORS.get(lt.group if lt else "", "#7f8c8d"))
-            rect = QRectF(x, top, width, bottom - top)
+            rect = QRectF(x, top, width_, bottom - top)
             if prev_right is not None and kind != "neurons":
                 p.setPen(QPen(MUTED, 1.4))
                 y = (top + bottom) / 2
@@ -129,18 +179,20 @@ class _Canvas(QWidget):
                 p.drawLine(QPointF(x - 4, y), QPointF(x - 9, y - 4))
                 p.drawLine(QPointF(x - 4, y), QPointF(x - 9, y + 4))
             if kind == "neurons":
-                self._paint_neurons(p, rect, index, shape, color, prev_right, small)
+                jobs.append(self._paint_neurons(p, rect, index, shape, color, prev_right,
+                                                small))
             else:
                 self._paint_block(p, rect, kind, index, t, shape, params, color, bold, small)
             # caption above
             p.setPen(self.palette().text().color())
             caption = t if index < 0 else f"{index + 1}. {t}"
-            self._paint_caption(p, QRectF(x - GAP / 2 + 1, 4, width + GAP - 2, top - 6),
+            self._paint_caption(p, QRectF(x - GAP / 2 + 1, 4, width_ + GAP - 2, top - 6),
                                 caption, bold, small)
-            self._places.append((x, x + width, caption, kind, shape, params))
-            prev_right = x + width
-            x += width + GAP
+            self._places.append((x, x + width_, caption, kind, shape, params))
+            prev_right = x + width_
+            x += width_ + GAP
         p.end()
+        return (size, pixmap, jobs, [w is None for w in self._weights_drawn(jobs)], scale)
 
     @staticmethod
     def _paint_caption(p, rect: QRectF, caption: str, bold: QFont, small: QFont) -> None:
@@ -251,6 +303,8 @@ class _Canvas(QWidget):
             self._start_render()
 
     def _paint_neurons(self, p, rect, index, shape, color, prev_right, small):
+        """Neurons and labels (and grey lines while there are no weights); returns where the
+        weight lines go: (index, n_in, n_out, yi, yo, in_x, out_x)."""
         n_out = shape[0]
         row = self.state.spec_check.rows[index]
         n_in = row["input_shape"][0]
@@ -267,9 +321,7 @@ class _Canvas(QWidget):
             y0 = rect.center().y() - step * (n - 1) / 2
             return y0 + step * np.arange(n)
         yi, yo = ys(n_in), ys(n_out)
-        if w is not None and w.shape == (n_in, n_out):
-            self._paint_weight_lines(p, index, w, yi, yo, in_x, out_x)
-        else:
+        if w is None or w.shape != (n_in, n_out):   # (with weights: lines under the overlay)
             p.setPen(QPen(QColor(150, 150, 150, 60), 0.6))
             for i in range(n_in):
                 for j in range(n_out):
@@ -301,6 +353,7 @@ class _Canvas(QWidget):
                 p.drawText(QRectF(out_x + r_out + 3, y - 8, 52, 16),
                            Qt.AlignLeft | Qt.AlignVCenter,
                            fm.elidedText(name, Qt.ElideRight, 52))
+        return (index, n_in, n_out, yi, yo, in_x, out_x)
 
     def _class_names_for(self, index: int, n_out: int):
         """The data set's class names if layer ``index`` gives the network's output."""
@@ -358,11 +411,15 @@ class NetworkDiagram(QScrollArea):
                         "neurons; each line is one weight (orange positive, blue negative).")
         state.specChecked.connect(self._on_state_spec_checked)
         state.snapshotChanged.connect(self._on_state_snapshot_changed)
+        state.dataChanged.connect(self._on_state_data_changed)
+
+    def _on_state_data_changed(self, _data) -> None:
+        self.canvas.invalidate()                # the output neurons' class names
 
     def _on_state_spec_checked(self, check) -> None:
         self.canvas.updateGeometry()
         self.canvas.setMinimumWidth(self.canvas.sizeHint().width())
-        self.canvas.update()
+        self.canvas.invalidate()
 
     def _on_state_snapshot_changed(self, snapshot) -> None:
         self.canvas.update()
