@@ -460,7 +460,14 @@ class TrainingPanel(QScrollArea):
             self.progress.setFormat(fmt)
         if self.progress.maximum() != p.batches_per_epoch:
             self.progress.setRange(0, p.batches_per_epoch)
-        self.progress.setValue(shown_batch(p))
+        value = shown_batch(p)
+        if self.progress.value() != value:
+            # QProgressBar.setValue repaints at once (a paint of its own, in this event);
+            # with updates off it only schedules one, which Qt then paints together with the
+            # rest of the window's changes
+            self.progress.setUpdatesEnabled(False)
+            self.progress.setValue(value)
+            self.progress.setUpdatesEnabled(True)
 
     def _on_controller_run_outdated_changed(self, outdated: bool) -> None:
         self.notice.setText("The network or the settings changed: the next Train starts a new "
