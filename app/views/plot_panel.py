@@ -192,6 +192,7 @@ class PlotPanel(QWidget):
         self.plot_widget = plot_widget
         self._dirty = False
         self._redraw_ms = redraw_ms
+        self._next_timeout = redraw_ms
         self.when_seen = WhenSeen(self)
         self._throttled_redraw = qthrottled(self._redraw_if_visible, timeout=redraw_ms,
                                             leading=False)
@@ -237,8 +238,13 @@ class PlotPanel(QWidget):
         """Draw the current state (subclasses)."""
 
     def set_slowdown(self, factor: float) -> None:
-        """Redraw ``factor`` times less often than normal (app.views.pacing)."""
-        self._throttled_redraw.setTimeout(int(self._redraw_ms * factor))
+        """Redraw ``factor`` times less often than normal (app.views.pacing). A redraw already
+        waiting keeps its time; the new interval counts from the next one. (QTimer.setInterval
+        restarts a running timer: the pacer, which changes the factor every half second when
+        training starts, kept the accuracy plot from its first redraw for 5 s.)"""
+        self._next_timeout = int(self._redraw_ms * factor)
+        if not self._dirty:
+            self._throttled_redraw.setTimeout(self._next_timeout)
 
     def request_redraw(self) -> None:
         self._dirty = True
@@ -262,6 +268,8 @@ class PlotPanel(QWidget):
             self.redraw_now()
 
     def _redraw_if_visible(self) -> None:
+        if self._throttled_redraw.timeout() != self._next_timeout:
+            self._throttled_redraw.setTimeout(self._next_timeout)   # (its timer stopped: fired)
         if self._dirty:
             self.when_seen.request(self._redraw_if_dirty)
 

@@ -64,3 +64,27 @@ def test_the_gate_never_holds_training_long(monkeypatch):
     gate._holds = 2                                # a new hold: waited for once more
     gate.wait()
     assert len(waits) == 2
+
+
+def test_slowing_down_does_not_postpone_a_redraw_already_waiting(qtbot):
+    """QTimer.setInterval restarts a running timer: a pacer that slows the views down while a
+    redraw waits must not push that redraw back (it kept the accuracy plot empty for seconds
+    after Train). The new interval applies from the next redraw."""
+    import pyqtgraph as pg
+
+    from app.icons import icon
+    from app.views.plot_panel import PlotPanel
+
+    drawn = []
+
+    class Panel(PlotPanel):
+        def redraw(self):
+            drawn.append(1)
+
+    panel = Panel(pg.PlotWidget(), icon, redraw_ms=50)
+    qtbot.addWidget(panel)
+    panel.request_redraw()
+    panel.set_slowdown(100.0)               # 5 s from now, if it restarted the wait
+    panel.set_slowdown(200.0)
+    qtbot.waitUntil(lambda: bool(drawn), timeout=2000)
+    assert panel._throttled_redraw.timeout() == 50 * 200     # and slower from now on
