@@ -1,0 +1,123 @@
+"""Panels that keep what they drew between paints: the weight and gradient histograms (paths
+built once per histogram), the gallery's thumbnails (pixmaps per cell shown) and the network
+diagram (a pixmap of everything but the weight lines). What they show must follow the data."""
+from __future__ import annotations
+
+import numpy as np
+
+from app.builder.diagram import NetworkDiagram
+from app.builder.editor import check_spec
+from app.icons import icon
+from app.inspect.gallery import CellImagesModel, ThumbDelegate
+from app.state import Histogram, ModelSnapshot, StudioState, ViewData
+from app.views.weights import HistogramView
+
+
+def _hist(counts, lo, hi):
+    counts = np.asarray(counts, dtype=np.int64)
+    return Histogram(np.linspace(lo, hi, len(counts) + 1), counts)
+
+
+def _views(w_hist, g_hist):
+    return ViewData(step=1, weight_hists={0: w_hist}, grad_hists={0: g_hist}, tiles=None,
+                    tile_layers=[], layer_names={0: "Dense(units=4)"})
+
+
+def test_histogram_paths_follow_each_new_histogram_and_export_as_csv(qtbot, tmp_path):
+    state = StudioState()
+    view = HistogramView(state, icon)
+    qtbot.addWidget(view)
+    view.resize(400, 420)
+    view.show()
+    qtbot.waitExposed(view)
+    state.views = _views(_hist([1, 5, 2], -1.0, 2.0), _hist([4, 0, 0, 8], 0.0, 0.4))
+    view.redraw_now()
+    outline = view.w_curve.outline.path()
+    # a step outline from 0 up to each count and down to 0 again: two points per edge
+    assert outline.elementCount() == 2 * 4
+    points = [(outline.elementAt(i).x, outline.elementAt(i).y) for i in range(8)]
+    assert points == [(-1, 0), (-1, 1), (0, 1), (0, 5), (1, 5), (1, 2), (2, 2), (2, 0)]
+    rect = view.g_curve.fill.path().boundingRect()
+    assert (rect.left(), rect.right(), rect.top(), rect.bottom()) == (0.0, 0.4, 0.0, 8.0)
+    image = view.graphics.grab().toImage()
+    blues = sum(1 for x in range(0, image.width(), 3) for y in range(0, image.height() // 2, 3)
+                if image.pixelColor(x, y).blue() > image.pixelColor(x, y).red() + 40)
+    assert blues > 50                              # the weights' histogram is drawn, filled
+    view.export_csv(str(tmp_path / "h.csv"))
+    rows = np.loadtxt(tmp_path / "h-1.csv", delimiter=",", skiprows=1)
+    np.testing.assert_allclose(rows, [[-1, 0, 1], [0, 1, 5], [1, 2, 2]])
+    assert np.loadtxt(tmp_path / "h-2.csv", delimiter=",", skiprows=1)[:, 2].tolist() == \
+        [4, 0, 0, 8]
+    # new weights: new paths; a layer without gradients: an empty one
+    state.views = ViewData(step=2, weight_hists={0: _hist([3, 3], 0.0, 1.0)}, grad_hists={},
+                           tiles=None, tile_layers=[], layer_names={0: "Dense(units=4)"})
+    view.redraw_now()
+    assert view.w_curve.outline.path().boundingRect().bottom() == 3.0
+    assert view.g_curve.outline.path().isEmpty() and view.g_curve.histogram is None
+
+
+def test_gallery_thumbnails_are_rendered_again_for_a_new_cell(qtbot):
+    from PySide6.QtWidgets import QListView
+    rng = np.random.default_rng(0)
+    images = (rng.random((6, 1, 28, 28)) * 255).astype(np.uint8)
+    probabilities = rng.dirichlet(np.ones(10), 6)
+    labels = np.arange(6)
+    cells = CellImagesModel()
+    view = QListView()
+    qtbot.addWidget(view)
+    view.setViewMode(QListView.ViewMode.IconMode)
+    view.setModel(cells)
+    delegate = ThumbDelegate(cells, view)
+    view.setItemDelegate(delegate)
+    view.resize(400, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    cells.set_cell([0, 1, 2], images, probabilities, labels, [str(i) for i in range(10)])
+    first = view.grab().toImage()
+    assert sorted(delegate._pixmaps) == [0, 1, 2]
+    kept = delegate._pixmaps[0]
+    view.grab()
+    assert delegate._pixmaps[0] is kept            # a repaint copies what was rendered
+    images[:] = 255 - images                       # other images in the next cell shown
+    cells.set_cell([0, 1, 2], images, probabilities, labels, [str(i) for i in range(10)])
+    assert delegate._pixmaps == {}
+    assert view.grab().toImage() != first
+
+
+def test_diagram_keeps_its_blocks_while_weights_change_and_redraws_them_for_a_new_network(
+        qtbot):
+    state = StudioState()
+    spec = {"input_shape": [1, 28, 28], "layers": [{"type": "Flatten"},
+                                                   {"type": "Dense", "units": 6}]}
+    state.set_spec(spec)
+    state.set_spec_check(check_spec(state.spec))
+    diagram = NetworkDiagram(state)
+    qtbot.addWidget(diagram)
+    diagram.resize(700, 300)
+    diagram.show()
+    qtbot.waitExposed(diagram)
+    diagram.canvas.grab()
+    overlay = diagram.canvas._overlay
+    assert overlay is not None and len(overlay[2]) == 0    # 784 inputs: a block, no lines
+    rng = np.random.default_rng(1)
+    state.snapshot = ModelSnapshot(state.spec, "float32",
+                                   {"1.W": rng.normal(size=(784, 6)).astype(np.float32)})
+    state.snapshotChanged.emit(state.snapshot)
+    diagram.canvas.grab()
+    assert diagram.canvas._overlay is overlay              # new weights: the blocks are kept
+    spec["layers"].append({"type": "Dense", "units": 3})   # a small Dense: drawn as neurons
+    state.set_spec(spec)
+    state.set_spec_check(check_spec(state.spec))
+    before = diagram.canvas.grab().toImage()
+    assert diagram.canvas._overlay is not overlay
+    assert len(diagram.canvas._overlay[2]) == 1
+    assert "3. Dense" in [place[2] for place in diagram.canvas._places]
+    # its weights arrive: drawn as lines under the neurons (the same blocks)
+    overlay = diagram.canvas._overlay
+    state.snapshot = ModelSnapshot(state.spec, "float32", {
+        "1.W": rng.normal(size=(784, 6)).astype(np.float32),
+        "2.W": rng.normal(size=(6, 3)).astype(np.float32)})
+    state.snapshotChanged.emit(state.snapshot)
+    after = diagram.canvas.grab().toImage()
+    assert after != before
+    assert diagram.canvas._overlay is not overlay          # grey lines gone: drawn again
