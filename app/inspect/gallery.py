@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QRect, QSize, Qt
-from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
+from PySide6.QtGui import QColor, QFont, QPainter
 from PySide6.QtWidgets import (QComboBox, QDialog, QGridLayout, QHBoxLayout, QLabel, QListView,
                                QScrollArea, QStyle, QStyledItemDelegate, QVBoxLayout, QWidget)
 
@@ -76,64 +76,75 @@ class ThumbDelegate(QStyledItemDelegate):
     """Paints a thumbnail: the image, its probability bars (true class green, the wrong choice
     red) and a caption.
 
-    Each thumbnail is rendered once into a pixmap (per cell shown: ``CellImagesModel.set_cell``
-    clears them) and a paint only copies it over the selection or hover background: a repaint
-    of the gallery (a scroll, the mouse passing over it) does no per-bar Python work."""
+    What a thumbnail needs (its image, caption and bars grouped by colour) is worked out once
+    per cell shown (``CellImagesModel.set_cell`` clears it), so a paint is a handful of Qt
+    calls: no NumPy, no call back into the model, one call per bar colour."""
+
+    BAR_GROUND = QColor(246, 246, 246)
+    CAPTION = QColor(60, 60, 60)
 
     def __init__(self, model: CellImagesModel, parent=None):
         super().__init__(parent)
         self.cells = model
-        self._pixmaps: dict[int, QPixmap] = {}
-        model.modelReset.connect(self._pixmaps.clear)
+        self._thumbs: dict[int, tuple] = {}     # row -> (image, caption, [(colour, [QRect])])
+        self._font_key = None
+        self._font = None
+        model.modelReset.connect(self._thumbs.clear)
 
     def sizeHint(self, option, index):
         return QSize(THUMB + 12, THUMB + BARS_H + 22)
 
+    def _thumb(self, index) -> tuple:
+        """The image, the caption and the bars (relative to the bars' corner) of a row."""
+        cells = self.cells
+        p = cells.data(index, Qt.ItemDataRole.UserRole)
+        k = cells.labels[cells.data(index, INDEX_ROLE)]
+        top = int(np.argmax(p))
+        n = len(p)
+        bw = THUMB / n
+        heights = np.rint(np.asarray(p, dtype=np.float64) * (BARS_H - 1)).astype(int).tolist()
+        groups: dict = {}
+        for c, h in enumerate(heights):
+            colour = GOOD if c == k else (BAD if c == top else NEUTRAL)
+            groups.setdefault(colour.rgba(), (colour, []))[1].append(
+                QRect(int(c * bw) + 1, BARS_H - h, max(int(bw) - 1, 1), h))
+        thumb = (cells.data(index, Qt.ItemDataRole.DecorationRole),
+                 cells.data(index, Qt.ItemDataRole.DisplayRole), list(groups.values()))
+        self._thumbs[index.row()] = thumb
+        return thumb
+
+    def _caption_font(self, base: QFont) -> QFont:
+        key = base.key()
+        if key != self._font_key:
+            self._font_key = key
+            self._font = QFont(base)
+            self._font.setPointSize(7)
+        return self._font
+
     def paint(self, painter: QPainter, option, index):
+        image, caption, bars = self._thumbs.get(index.row()) or self._thumb(index)
+        painter.save()
         r = option.rect
         if option.state & QStyle.StateFlag.State_Selected:
             painter.fillRect(r, option.palette.highlight().color().lighter(160))
         elif option.state & QStyle.StateFlag.State_MouseOver:
             painter.fillRect(r, QColor(235, 240, 250))
-        ratio = painter.device().devicePixelRatioF() if painter.device() is not None else 1.0
-        key = index.row()
-        pixmap = self._pixmaps.get(key)
-        if pixmap is None or pixmap.devicePixelRatioF() != ratio:
-            pixmap = self._pixmaps[key] = self._render(option, index, ratio,
-                                                         painter.renderHints())
-        painter.drawPixmap(r.x() + (r.width() - THUMB - 12) // 2, r.y(), pixmap)
-
-    def _render(self, option, index, ratio: float, hints) -> QPixmap:
-        """The thumbnail on a transparent ground, ``sizeHint`` wide, as a pixmap."""
-        w, h = THUMB + 12, THUMB + BARS_H + 22
-        pixmap = QPixmap(round(w * ratio), round(h * ratio))
-        pixmap.setDevicePixelRatio(ratio)
-        pixmap.fill(Qt.GlobalColor.transparent)
-        painter = QPainter(pixmap)
-        painter.setRenderHints(hints)           # as the view's painter draws (image smoothing)
-        painter.setFont(option.font)
-        x0, y0 = 6, 4
-        painter.drawImage(QRect(x0, y0, THUMB, THUMB), index.data(Qt.ItemDataRole.DecorationRole))
-        p = index.data(Qt.ItemDataRole.UserRole)
-        k = self.cells.labels[index.data(INDEX_ROLE)]
-        n = len(p)
-        top = int(np.argmax(p))
+        x0 = r.x() + (r.width() - THUMB) // 2
+        y0 = r.y() + 4
+        painter.drawImage(QRect(x0, y0, THUMB, THUMB), image)
         by = y0 + THUMB + 3
-        painter.fillRect(QRect(x0, by, THUMB, BARS_H), QColor(246, 246, 246))
-        bw = THUMB / n
-        for c in range(n):
-            bar = int(round(p[c] * (BARS_H - 1)))
-            colour = GOOD if c == k else (BAD if c == top else NEUTRAL)
-            painter.fillRect(QRect(int(x0 + c * bw) + 1, by + BARS_H - bar,
-                                   max(int(bw) - 1, 1), bar), colour)
-        painter.setPen(QPen(QColor(60, 60, 60)))
-        f = painter.font()
-        f.setPointSize(7)
-        painter.setFont(f)
-        painter.drawText(QRect(0, by + BARS_H + 1, w, 14),
-                         Qt.AlignmentFlag.AlignHCenter, index.data(Qt.ItemDataRole.DisplayRole))
-        painter.end()
-        return pixmap
+        painter.fillRect(QRect(x0, by, THUMB, BARS_H), self.BAR_GROUND)
+        painter.translate(x0, by)
+        painter.setPen(Qt.PenStyle.NoPen)
+        for colour, rects in bars:
+            painter.setBrush(colour)
+            painter.drawRects(rects)
+        painter.translate(-x0, -by)
+        painter.setPen(self.CAPTION)
+        painter.setFont(self._caption_font(painter.font()))
+        painter.drawText(QRect(r.x(), by + BARS_H + 1, r.width(), 14),
+                         Qt.AlignmentFlag.AlignHCenter, caption)
+        painter.restore()
 
 
 class GalleryPanel(QWidget):

@@ -1,6 +1,6 @@
 """Panels that keep what they drew between paints: the weight and gradient histograms (paths
-built once per histogram), the gallery's thumbnails (pixmaps per cell shown) and the network
-diagram (a pixmap of everything but the weight lines). What they show must follow the data."""
+built once per histogram), the gallery's thumbnails (worked out once per cell shown) and the
+network diagram (a pixmap of all but the weight lines). What they show must follow the data."""
 from __future__ import annotations
 
 import numpy as np
@@ -74,13 +74,18 @@ def test_gallery_thumbnails_are_rendered_again_for_a_new_cell(qtbot):
     qtbot.waitExposed(view)
     cells.set_cell([0, 1, 2], images, probabilities, labels, [str(i) for i in range(10)])
     first = view.grab().toImage()
-    assert sorted(delegate._pixmaps) == [0, 1, 2]
-    kept = delegate._pixmaps[0]
-    view.grab()
-    assert delegate._pixmaps[0] is kept            # a repaint copies what was rendered
+    assert sorted(delegate._thumbs) == [0, 1, 2]
+    kept = dict(delegate._thumbs)
+    assert view.grab().toImage() == first          # a repaint draws what was worked out
+    assert all(delegate._thumbs[k] is kept[k] for k in kept)
+    # bars grouped by colour: the true class (row r's label is r) in green, as tall as its
+    # probability
+    from app.inspect.common import GOOD
+    colours = {colour.rgba(): rects for colour, rects in kept[1][2]}
+    assert colours[GOOD.rgba()][0].height() == round(probabilities[1, 1] * 25)
     images[:] = 255 - images                       # other images in the next cell shown
     cells.set_cell([0, 1, 2], images, probabilities, labels, [str(i) for i in range(10)])
-    assert delegate._pixmaps == {}
+    assert delegate._thumbs == {}
     assert view.grab().toImage() != first
 
 
