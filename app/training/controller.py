@@ -119,6 +119,10 @@ class TrainingController(QObject):
     def set_tile_layer(self, index: int) -> None:
         self._command("set_tile_layer", index)
 
+    def set_tile_aspect(self, aspect: float) -> None:
+        """The weight tiles' panel is ``aspect`` times wider than tall (tiles laid out to fit)."""
+        self._command("set_tile_aspect", aspect)
+
     def save_project(self, path: str) -> None:
         self._command("save", str(path), copy.deepcopy(self.state.spec),
                       copy.deepcopy(self.state.history))

@@ -96,14 +96,16 @@ def tile_layers(net) -> list[tuple[int, str]]:
     return out
 
 
-def _grid(n: int) -> tuple[int, int]:
-    cols = math.ceil(math.sqrt(n * 2))   # wider than tall: fits a landscape panel
-    cols = min(cols, n)
+def _grid(n: int, aspect: float = 2.0) -> tuple[int, int]:
+    """(rows, cols) for ``n`` square tiles in a panel ``aspect`` times wider than tall."""
+    cols = math.ceil(math.sqrt(n * max(aspect, 0.1)))
+    cols = max(1, min(cols, n))
     return math.ceil(n / cols), cols
 
 
-def tile_image(net, layer_index: int) -> TileImage | None:
-    """The mosaic of ``layer_index``'s weights, or None if that layer cannot be tiled."""
+def tile_image(net, layer_index: int, aspect: float = 2.0) -> TileImage | None:
+    """The mosaic of ``layer_index``'s weights, or None if that layer cannot be tiled; its
+    rows and columns suit a panel ``aspect`` (width / height) times wider than tall."""
     if not 0 <= layer_index < len(net.layers):
         return None
     layer = net.layers[layer_index]
@@ -128,7 +130,7 @@ def tile_image(net, layer_index: int) -> TileImage | None:
         caption += f" (first {n} shown)"
     tiles = tiles[:n].astype(np.float32)
     th, tw = tiles.shape[1:]
-    rows, cols = _grid(n)
+    rows, cols = _grid(n, aspect * (th + 1) / (tw + 1))
     gap = 1
     # each tile scaled to its own range, so faint units are as visible as strong ones
     scale = np.abs(tiles).reshape(n, -1).max(axis=1)
@@ -143,13 +145,14 @@ def tile_image(net, layer_index: int) -> TileImage | None:
                      grid=(rows, cols), vmax=1.0, caption=caption)
 
 
-def view_data(net, step: int, tile_layer: int | None) -> ViewData:
+def view_data(net, step: int, tile_layer: int | None, tile_aspect: float = 2.0) -> ViewData:
     """Everything the weight views show, computed from ``net`` now (copies, safe to send)."""
     layers = tile_layers(net)
     if tile_layer is None or tile_layer not in [i for i, _ in layers]:
         tile_layer = layers[0][0] if layers else None
     return ViewData(step=step, weight_hists=weight_histograms(net),
                     grad_hists=grad_histograms(net),
-                    tiles=tile_image(net, tile_layer) if tile_layer is not None else None,
+                    tiles=(tile_image(net, tile_layer, tile_aspect)
+                           if tile_layer is not None else None),
                     tile_layers=layers,
                     layer_names={i: repr(layer) for i, layer in enumerate(net.layers)})

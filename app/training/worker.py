@@ -203,6 +203,7 @@ class TrainingWorker(QObject):
         self._elapsed = 0.0
         self._running_since = None
         self._tile_layer = None
+        self._tile_aspect = 2.0         # width / height of the weight tiles' panel
         self._last_eval = None
         self._quit = False
 
@@ -391,6 +392,11 @@ class TrainingWorker(QObject):
         self._sent_weights = None       # the views must be made again
         if self._mode != "running":
             self._flush(heavy=True, force=True)
+
+    def _cmd_set_tile_aspect(self, aspect: float):
+        """The tiles' panel changed shape: lay them out again to fill it."""
+        self._tile_aspect = aspect
+        self._cmd_set_tile_layer(self._tile_layer)
 
     def _cmd_save(self, path: str, builder_spec: dict, history: RunHistory):
         self._flush(heavy=False)        # the file gets the state between two batches
@@ -584,7 +590,7 @@ class TrainingWorker(QObject):
             update.snapshot = ModelSnapshot(spec=copy.deepcopy(self._trainer_spec),
                                             dtype=t.net.dtype.name, weights=t.net.get_weights(),
                                             step=t.step, epoch=t.epoch)
-            update.views = view_data(t.net, t.step, self._tile_layer)
+            update.views = view_data(t.net, t.step, self._tile_layer, self._tile_aspect)
             self._last_heavy = now
             self._heavy_due = False
         self._last_emit = now

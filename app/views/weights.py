@@ -5,9 +5,11 @@ All three draw what the worker prepared (``state.views``: histograms and tile mo
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QEvent, QObject, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QLinearGradient, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (QComboBox, QGraphicsItem, QGraphicsPathItem, QLabel,
                                QSizePolicy, QWidget)
@@ -89,6 +91,31 @@ class WeightTilesView(PlotPanel):
             signal.connect(self._on_state_changed_while_empty)
         self.redraw_when_training_stops(state)
         self._on_state_changed_while_empty()
+        # the tiles are laid out (by the worker) to fill the panel's shape: told after resizing
+        self._sent_aspect = 2.0
+        self._aspect_timer = QTimer(self, singleShot=True, interval=250)
+        self._aspect_timer.timeout.connect(self._send_aspect)
+        self.graphics.installEventFilter(self)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if obj is self.graphics and event.type() == QEvent.Type.Resize:
+            self._aspect_timer.start()
+        return super().eventFilter(obj, event)
+
+    def panel_aspect(self) -> float:
+        """The panel's width / height, in steps of a quarter octave from 1/2 to 8 (a small
+        resize does not lay the tiles out again)."""
+        w, h = self.graphics.width(), self.graphics.height()
+        if w <= 0 or h <= 0:
+            return self._sent_aspect
+        step = round(math.log2(w / h) * 4) / 4
+        return round(2 ** min(max(step, -1.0), 3.0), 3)
+
+    def _send_aspect(self) -> None:
+        aspect = self.panel_aspect()
+        if aspect != self._sent_aspect:
+            self._sent_aspect = aspect
+            self.controller.set_tile_aspect(aspect)
 
     def empty_note(self) -> str:
         """Why there are no weights to show yet, and what brings them."""

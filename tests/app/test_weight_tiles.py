@@ -1,0 +1,51 @@
+"""The weight tiles fill their panel: the worker lays them out for the panel's shape."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.training.payloads import _grid, tile_image
+from nncore import Network
+
+SEED_SPEC = {"input_shape": [1, 28, 28], "layers": [
+    {"type": "Flatten"}, {"type": "Dense", "units": 128}, {"type": "ReLU"},
+    {"type": "Dense", "units": 10}, {"type": "Softmax"}]}
+
+
+@pytest.mark.parametrize("n, aspect, expected", [
+    (128, 2.0, (8, 16)), (128, 8.0, (4, 32)), (128, 0.5, (16, 8)), (1, 4.0, (1, 1)),
+    (10, 100.0, (1, 10))])
+def test_grid_follows_the_panel_shape(n, aspect, expected):
+    rows, cols = _grid(n, aspect)
+    assert (rows, cols) == expected and rows * cols >= n
+
+
+def test_tile_image_keeps_every_unit_whatever_the_shape():
+    net = Network.from_spec(SEED_SPEC, seed=0)
+    w = net.layers[1].params["W"]
+    for aspect in (0.5, 2.0, 8.0):
+        t = tile_image(net, 1, aspect)
+        rows, cols = t.grid
+        assert t.image.shape == (rows * 29 - 1, cols * 29 - 1)
+        # unit 37's tile is where the layout puts it, scaled to its own range
+        r, c = divmod(37, cols)
+        tile = t.image[r * 29:r * 29 + 28, c * 29:c * 29 + 28]
+        unit = w[:, 37].reshape(28, 28)
+        np.testing.assert_allclose(tile, unit / np.abs(unit).max(), rtol=1e-6)
+
+
+def test_a_wide_short_panel_gets_a_wide_layout(window, qtbot):
+    from app.views.weights import WeightTilesView
+    view = window.findChild(WeightTilesView)
+    qtbot.waitUntil(lambda: window.state.views is not None
+                    and window.state.views.tiles is not None, timeout=10_000)
+    dock = window.layout_.docks["weights"]
+    dock.setFloating(True)
+    dock.resize(1200, 260)
+    qtbot.waitUntil(lambda: view.panel_aspect() >= 4, timeout=5_000)
+    qtbot.waitUntil(lambda: window.state.views.tiles.grid[1] >= 3 * window.state.views.tiles.grid[0],
+                    timeout=5_000)
+    dock.resize(300, 600)
+    qtbot.waitUntil(lambda: window.state.views.tiles.grid[0] > window.state.views.tiles.grid[1],
+                    timeout=5_000)
+    assert window.state.views.tiles.tiles == 128
