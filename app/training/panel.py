@@ -473,6 +473,7 @@ class TrainingPanel(QScrollArea):
         self.notice.setText("The network or the settings changed: the next Train starts a new "
                             "run with new weights. Undo the change to continue this run.")
         self.notice.setVisible(outdated)
+        self._update_enabled()              # "Resume" or "Train" (a new run)
 
     def why_not(self) -> str | None:
         """Why training cannot start now (None: it can)."""
@@ -490,7 +491,8 @@ class TrainingPanel(QScrollArea):
         why = self.why_not()
         can = why is None
         self.train_button.setEnabled(can or running)
-        self.train_button.setText({"running": "Pause", "paused": "Resume"}.get(rs, "Train"))
+        resumes = rs == "paused" and not self.controller.run_outdated   # else a new run
+        self.train_button.setText("Pause" if running else "Resume" if resumes else "Train")
         self.train_button.setIcon(self.icons("pause" if running else "play"))
         if running:
             tip = "Pause: one more batch, recorded by the backward-pass inspector (Space)"

@@ -71,6 +71,11 @@ def test_step_batch_trains_exactly_one_batch_and_adds_one_point(qtbot, window):
     # the inspector's reports of the stepped batch: one per layer
     assert window.state.inspection is not None and len(window.state.inspection) == 5
     assert button(window, "trainButton").text() == "Resume"
+    # a changed network cannot resume this run: the button says what pressing it does
+    window.editor.move_layer(2, 3)                     # ReLU below the second Dense
+    qtbot.waitUntil(lambda: button(window, "trainButton").text() == "Train")
+    window.editor.undo()
+    qtbot.waitUntil(lambda: button(window, "trainButton").text() == "Resume")
 
 
 def test_pause_and_resume_with_space(qtbot, window):
