@@ -448,9 +448,10 @@ def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _span(indices) -> str:
-    """[0, 1, 2] -> "layers 0–2", [0, 2] -> "layers 0 and 2", [4] -> "layer 4"."""
-    idx = sorted(indices)
+def _span(indices, number_from: int = 0) -> str:
+    """[0, 1, 2] -> "layers 0–2", [0, 2] -> "layers 0 and 2", [4] -> "layer 4" (each index
+    plus ``number_from``)."""
+    idx = [i + number_from for i in sorted(indices)]
     if len(idx) == 1:
         return f"layer {idx[0]}"
     if idx == list(range(idx[0], idx[-1] + 1)):
@@ -522,35 +523,37 @@ class NetworkDiagnosis:
     def worst(self) -> float:
         return _worst(self.in_network + self.alone + ([self.loss] if self.loss else []))
 
-    def name(self, index: int) -> str:
-        return f"layer {index} {self.layer_types[index]}"
+    def name(self, index: int, number_from: int = 0) -> str:
+        return f"layer {index + number_from} {self.layer_types[index]}"
 
-    def sentence(self) -> str:
-        """The verdict in one or two plain sentences, naming the layer to fix."""
+    def sentence(self, number_from: int = 0) -> str:
+        """The verdict in one or two plain sentences, naming the layer to fix. Layers are
+        numbered from ``number_from``: 0 as in ``net.layers``, 1 as the app's builder counts."""
+        n = number_from
         if self.passed:
             return (f"Every layer's backward pass agrees with finite differences, alone and in "
                     f"the network (worst relative error {self.worst:.1e}).")
         unverified = [i for i in range(len(self.layer_types))
                       if not self.failed_alone(i) and not self.failed_in_network(i)
                       and not all(r.passed for r in self.results(i) + self.results(i, False))]
-        tail = (f" ({_cap(_span(unverified))}: every checked coordinate sat on a kink, "
+        tail = (f" ({_cap(_span(unverified, n))}: every checked coordinate sat on a kink, "
                 f"not verified.)" if unverified else "")
         culprits = self.culprits
         if culprits:
             first = culprits[0]
             arrays = ", ".join(f"d{'X' if r.param == 'input' else r.param}"
                                for r in self.results(first) if _failed(r))
-            text = (f"{_cap(self.name(first))} computes a wrong gradient: its own "
+            text = (f"{_cap(self.name(first, n))} computes a wrong gradient: its own "
                     f"backward pass, checked alone on its actual input, disagrees with "
                     f"finite differences (relative error {_worst(self.results(first)):.1e} "
                     f"in {arrays}).")
             if len(culprits) > 1:
-                others = ", ".join(self.name(i) for i in culprits[1:])
+                others = ", ".join(self.name(i, n) for i in culprits[1:])
                 text += f" Also wrong alone: {others}."
             inherited = [i for i in range(len(self.layer_types))
                          if self.inherited_from(i) is not None]
             if inherited:
-                text += (f" {_cap(_span(inherited))} fail only inside the network, "
+                text += (f" {_cap(_span(inherited, n))} fail only inside the network, "
                          f"because the gradient reaching them is already wrong.")
             return text + tail
         if self.loss_failed:
@@ -559,7 +562,7 @@ class NetworkDiagnosis:
                     f"fails in the network only because of it.") + tail
         first = self.first_from_output
         if first is not None:
-            return (f"{_cap(self.name(first))} passes alone but fails inside the network "
+            return (f"{_cap(self.name(first, n))} passes alone but fails inside the network "
                     f"(relative error {_worst(self.results(first, False)):.1e}): look at what its "
                     f"forward and backward keep between calls, or change in place.") + tail
         return "Nothing failed, but not everything could be verified." + tail

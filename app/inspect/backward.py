@@ -171,7 +171,7 @@ class BackwardPanel(QWidget):
         for r in reports:
             a = r.activation
             item = QTreeWidgetItem([
-                f"{r.index}  {r.name}",
+                f"{r.index + 1}  {r.name}",          # numbered as in the builder
                 f"{_shape(r.input_shape)} → {_shape(r.output_shape)}",
                 "—" if a is None else f"{a.mean:.3g} ± {a.std:.3g}",
                 "—" if a is None else f"{a.zero_fraction:.0%}",
@@ -256,7 +256,7 @@ class BackwardPanel(QWidget):
             self.grad_label.setText("")
             return
         r = self.reports[index]
-        lines = [f"layer {r.index}: {r.name}", f"input {_shape(r.input_shape)} → output "
+        lines = [f"layer {r.index + 1}: {r.name}", f"input {_shape(r.input_shape)} → output "
                  f"{_shape(r.output_shape)}", "", r.formula or "(no formula given)", ""]
         if r.grad_output_norm is not None:
             lines.append(f"dY = dL/d(output) {_shape(r.grad_output_shape)}, "
@@ -285,7 +285,7 @@ class BackwardPanel(QWidget):
         self.grad_image.view.setAspectLocked(p.grad.ndim == 4 or self._tile_shape(index)
                                              is not None or p.grad.ndim == 1)
         self.grad_image.view.autoRange(padding=0.02)
-        self.grad_label.setText(f"d{p.name} of layer {index} {_shape(p.shape)}: {note}; "
+        self.grad_label.setText(f"d{p.name} of layer {index + 1} {_shape(p.shape)}: {note}; "
                                 f"colours ±{lim:.2g} (blue −, orange +)")
 
     def _draw_norms(self):
@@ -305,7 +305,7 @@ class BackwardPanel(QWidget):
                 faint.setAlpha(55)
                 raw = self.norms.plot(pen=pg.mkPen(faint, width=1))
                 mean = self.norms.plot(pen=pg.mkPen(colour, width=2.5),
-                                       name=f"layer {i} {names.get(i, '')}")
+                                       name=f"layer {i + 1} {names.get(i, '')}")
                 for curve in (raw, mean):
                     curve.setDownsampling(auto=True, method="peak")
                     curve.setClipToView(True)

@@ -92,7 +92,8 @@ class CheckedNetwork:
 
 
 def _layers(indices) -> str:
-    idx = list(indices)
+    """Layer indices as the builder numbers them (from 1): [0, 2, 3] -> "layers 1, 3 and 4"."""
+    idx = [i + 1 for i in indices]
     if len(idx) == 1:
         return f"layer {idx[0]}"
     return "layers " + ", ".join(map(str, idx[:-1])) + f" and {idx[-1]}"
@@ -322,7 +323,7 @@ class GradCheckPanel(QWidget):
             text = (f"The network in the builder: every layer passes, alone and in the network "
                     f"(worst relative error {d.worst:.1e}).")
         else:
-            text = d.sentence()
+            text = d.sentence(number_from=1)          # layers as the builder numbers them
         self._set_summary(text, GOOD_TEXT if d.passed else BAD_TEXT)
         self.which.setText(f"Checked {self.checked.describe()}, in {seconds:.1f} s.")
         self.which.setStyleSheet("")
@@ -344,7 +345,7 @@ class GradCheckPanel(QWidget):
             source = d.inherited_from(i)
             for alone in d.results(i):
                 array = "dX" if alone.param == "input" else f"d{alone.param}"
-                rows.append((f"{i}  {name}", array, alone, inside.get(alone.param))
+                rows.append((f"{i + 1}  {name}", array, alone, inside.get(alone.param))
                             + _result(d.failed_alone(i), source, alone,
                                       inside.get(alone.param)))
         if d.loss is not None:
@@ -468,7 +469,7 @@ def _result(layer_failed: bool, source, alone, inside) -> tuple[str, str]:
         return ("FAIL: its backward" if _failed(alone) else
                 "ok (another of its gradients fails)"), "fail"
     if inside is not None and _failed(inside) and source is not None:
-        where = "the loss" if source == "loss" else f"layer {source}"
+        where = "the loss" if source == "loss" else f"layer {source + 1}"
         return f"wrong dY from {where}", "inherited"
     if alone.passed and (inside is None or inside.passed):
         return "pass", "pass"

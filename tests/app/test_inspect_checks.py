@@ -69,6 +69,10 @@ def test_diagnosis_names_the_layer_whose_own_backward_is_wrong(wrong_tanh):
     text = d.sentence()
     assert text.startswith("Layer 3 WrongTanh computes a wrong gradient")
     assert "Layers 0–2 fail only inside the network" in text
+    # the window numbers layers from 1, as its builder does
+    text = d.sentence(number_from=1)
+    assert text.startswith("Layer 4 WrongTanh computes a wrong gradient")
+    assert "Layers 1–3 fail only inside the network" in text
 
 
 def test_diagnosis_of_a_right_network_and_of_a_wrong_loss():
@@ -142,17 +146,18 @@ def test_the_check_runs_on_the_network_in_the_builder_not_the_trained_snapshot(
         d = panel.diagnosis
         assert d.layer_types == ["Flatten", "Dense", "ReLU", "WrongTanh", "Dense", "Softmax"]
         assert d.culprits == [3]
-        assert panel.summary.text().startswith("Layer 3 WrongTanh computes a wrong gradient")
+        # numbered as the builder numbers them (from 1): WrongTanh is its 4th card
+        assert panel.summary.text().startswith("Layer 4 WrongTanh computes a wrong gradient")
         # the trained weights of both Dense layers (unchanged, only moved down one place)
         assert ("6 layers; weights after 3 batches; 4 images" in panel.which.text()), \
             panel.which.text()
         rows = panel.row_results()
         failed = {layer for layer, _, result in rows if result.startswith("FAIL")}
-        assert failed == {"3  WrongTanh"}
-        assert all(result.startswith("wrong dY from layer 3")
-                   for layer, _, result in rows if layer.split()[0] in "012")
+        assert failed == {"4  WrongTanh"}
+        assert all(result.startswith("wrong dY from layer 4")
+                   for layer, _, result in rows if layer.split()[0] in "123")
         assert all(result == "pass" for layer, _, result in rows
-                   if layer.split()[0] in ("4", "5", "loss"))
+                   if layer.split()[0] in ("5", "6", "loss"))
         assert not panel.stale
 
         # editing the network makes the result out of date; the next check is of the edit

@@ -286,7 +286,7 @@ def test_backward_inspector_shows_the_dense_layers_gradients(panels, trained, qt
     state.inspectionChanged.emit(reports)
     dense = trainer.net.layers[1]
     top = insp.tree.topLevelItem(1)
-    assert top.text(0).startswith("1  Dense")
+    assert top.text(0).startswith("2  Dense")           # numbered as in the builder
     w_row = top.child(0)
     assert w_row.text(0).startswith("dW (784, 128)")        # readable from the left edge
     shown_norm = float(w_row.text(0).split("‖dW‖ ")[1].split()[0])
