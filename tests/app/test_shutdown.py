@@ -2,6 +2,7 @@
 when a batch outlasts the wait (then as soon as it ends, at exit at the latest)."""
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
@@ -25,9 +26,13 @@ class Slow(Activation):
     def df(self, x, y):
         return np.ones_like(x)
 
+    in_batch = threading.Event()        # set while a training batch is in its slow part
+
     def forward(self, x, training=False):
         if training:
+            Slow.in_batch.set()
             time.sleep(0.25)
+            Slow.in_batch.clear()
         return super().forward(x, training)
 
 
@@ -48,6 +53,9 @@ def test_a_batch_longer_than_the_wait_is_joined_as_soon_as_it_ends(qtbot, window
     click(qtbot, button(window, "trainButton"))
     qtbot.waitUntil(lambda: window.state.history.steps >= 1, timeout=10_000)
     worker = window.controller.worker
+    # between two batches the worker may be waiting for the window to draw (pacing.gate): a
+    # quit then ends it at once; wait until a batch is in its slow part
+    assert Slow.in_batch.wait(5)
     assert worker.shutdown(timeout_ms=20) is False          # in the middle of a slow batch
     assert worker in worker_module._UNJOINED and worker.is_alive()
     qtbot.waitUntil(lambda: not worker.is_alive(), timeout=5_000)
