@@ -55,7 +55,8 @@ class Dense(Layer):
     def forward(self, x, training=False):
         """x: (N, in) -> (N, units)."""
         self.x = x
-        y = x @ self.params["W"]
+        y = self._result("y", x.shape[0], self.units, x.dtype, training)
+        np.matmul(x, self.params["W"], out=y)
         if self.use_bias:
             y += self.params["b"]
         return y
@@ -70,4 +71,14 @@ class Dense(Layer):
     def backward(self, grad):
         """grad: dL/dY (N, units) -> dL/dX (N, in)."""
         self.backward_params(grad)
-        return grad @ self.params["W"].T
+        dx = self._result("dx", grad.shape[0], self.params["W"].shape[0], grad.dtype, True)
+        return np.matmul(grad, self.params["W"].T, out=dx)
+
+    def _result(self, name, n, width, dtype, keep):
+        """An (n, width) array for a result, laid out column by column (Fortran order: each
+        unit's n values side by side in memory). The numbers are the same either way, but
+        OpenBLAS computes these products faster into that layout: on the 2-core machine this
+        was written on, (128, 784)·(784, 256) took 0.37 ms instead of 0.50 ms and
+        (128, 128)·(128, 256) 0.06 ms instead of 0.10 ms. After a Conv2D (batch-last inside)
+        it is also the layout Flatten hands the gradient back in."""
+        return self.recycled(name, (width, n), dtype, keep=keep).T
