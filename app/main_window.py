@@ -70,6 +70,7 @@ class MainWindow(QMainWindow):
         self.network_panel.confirm_discard = self.files.confirm_discard
         self.network_panel.presetApplied.connect(self._on_network_panel_preset_applied)
         self.editor.editRefused.connect(self._on_editor_edit_refused)
+        self.editor.layerAdded.connect(self._on_editor_layer_added)
         self.menus = Menus(self)
         self.menus.fill_view_menu(self.layout_.docks.values())
         self.setStatusBar(StudioStatusBar(self.state, self))
@@ -209,6 +210,9 @@ class MainWindow(QMainWindow):
 
     def _on_editor_edit_refused(self, message: str) -> None:
         self.statusBar().showMessage(message, 6000)
+
+    def _on_editor_layer_added(self, message: str) -> None:
+        self.statusBar().showMessage(message, 10_000)
 
     # ---- training may start? -----------------------------------------------------------------
     def _before_start(self, go) -> None:

@@ -52,6 +52,16 @@ def check_spec(spec: dict, n_classes: int | None = None) -> SpecCheck:
         return SpecCheck(rows=rows, error=e, total_params=sum(r["params"] for r in rows))
 
 
+def output_start(layers: list) -> int:
+    """Index of the network's output layers: a final Softmax and the Dense right before it
+    (``len(layers)`` if the network does not end with Softmax, e.g. while being built)."""
+    types = [e.get("type") if isinstance(e, dict) else None for e in layers]
+    if not types or types[-1] != "Softmax":
+        return len(types)
+    start = len(types) - 1
+    return start - 1 if start > 0 and types[start - 1] == "Dense" else start
+
+
 class SpecCommand(QUndoCommand):
     """Replace the spec (and optionally the training settings); undo puts the old ones back."""
 
@@ -93,6 +103,7 @@ class NetworkEditor(QObject):
 
     currentChanged = Signal(int)        # selected layer row, -1 for none
     editRefused = Signal(str)           # an edit while training runs: why nothing happened
+    layerAdded = Signal(str)            # where a new layer went (and why), for the status bar
 
     def __init__(self, state: StudioState, parent=None):
         super().__init__(parent)
@@ -124,27 +135,97 @@ class NetworkEditor(QObject):
 
     # ---- edits -------------------------------------------------------------------------------
     def _push(self, layers: list, text: str, select=None, merge_key=None,
-              input_shape=None) -> None:
+              input_shape=None) -> bool:
+        """Make the edit as one undo step; False if it was not made (training runs, or
+        nothing changed)."""
         if self.locked:
             self.refuse(text)
-            return
+            return False
         before = copy.deepcopy(self.state.spec)
         after = copy.deepcopy(before)
         after["layers"] = layers
         if input_shape is not None:
             after["input_shape"] = list(input_shape)
         if after == before:
-            return
+            return False
         self.undo_stack.push(SpecCommand(self, before, after, text, select, merge_key))
+        return True
 
-    def add_layer(self, type_name: str, row: int | None = None) -> None:
-        """Insert a new layer at ``row`` (default: after the selected layer, else at the end)."""
+    def add_layer(self, type_name: str, row: int | None = None) -> int | None:
+        """Insert a new layer and select it; returns its row (None if nothing was added).
+
+        ``row``: where it was dropped. Without one (a double-click in the palette, the Network
+        menu), the new layer goes after the selected layer, or, with none selected, where
+        ``default_row`` says: before the output layers, not after Softmax. ``layerAdded``
+        then says where it went, and whether the network is still valid."""
         layers = copy.deepcopy(self.layers)
-        if row is None:
-            row = self.current + 1 if self.current >= 0 else len(layers)
-        row = max(0, min(row, len(layers)))
+        if row is not None:
+            row, how = max(0, min(row, len(layers))), "dropped"
+        elif self.current >= 0:
+            row, how = self.current + 1, "after"
+        else:
+            row, how = self.default_row(type_name), "default"
         layers.insert(row, catalog.new_layer(type_name))
-        self._push(layers, f"Add {type_name}", select=row)
+        if not self._push(layers, f"Add {type_name}", select=row):
+            return None                  # refused: training runs
+        self.layerAdded.emit(self._added_text(type_name, row, how))
+        return row
+
+    def default_row(self, type_name: str) -> int:
+        """Where a new layer goes when no place was given and no layer is selected.
+
+        In front of the output layers (a final Softmax and the Dense right before it: a layer
+        after Softmax is almost never meant), as late as the shapes allow: a Dense goes just
+        before the output Dense, a Conv2D before Flatten (it needs images), a layer in a network
+        being built without Softmax yet at the end. If the network is invalid already, or the
+        new layer fits nowhere, just in front of the output layers."""
+        layers = self.layers
+        start = output_start(layers)
+        if not self.state.spec_check.ok:
+            return start
+        data = self.state.data
+        n_classes = len(data.class_names) if data is not None else None
+        entry = catalog.new_layer(type_name)
+        for row in range(start, -1, -1):
+            trial = dict(self.state.spec)
+            trial["layers"] = layers[:row] + [entry] + layers[row:]
+            if check_spec(trial, n_classes).ok:
+                return row
+        return start
+
+    def _added_text(self, type_name: str, row: int, how: str) -> str:
+        """One short status-bar line: "Added Dense as layer 4, before the output layers Dense →
+        Softmax (no layer was selected)." Cards are numbered from 1."""
+        layers = self.layers
+        names = [e.get("type", "?") if isinstance(e, dict) else "?" for e in layers]
+        n = len(names)
+        out = output_start(layers)
+        if n == 1:
+            where = "the only layer"
+        elif how == "after":
+            where = f"after the selected {names[row - 1]}"
+        elif how == "default" and row + 1 == out < n:
+            where = f"before the output layers {' → '.join(names[out:])}"
+        elif how == "default" and row + 1 < out:
+            where = f"before {names[row + 1]}, the latest place its input fits"
+        elif row == 0:
+            where = f"at the top, before {names[1]}"
+        elif row == n - 1:
+            where = f"at the end, after {names[row - 1]}"
+        else:
+            where = f"between {names[row - 1]} and {names[row + 1]}"
+        text = f"Added {type_name} as layer {row + 1}, {where}"
+        if how == "default":
+            text += " (no layer was selected)"
+        sentences = [text + "."]
+        if row > 0 and names[row - 1] == "Softmax" and row - 1 == n - 2:
+            sentences.append("That is after the output Softmax: is it what you meant?")
+        check = self.state.spec_check
+        if not check.ok:
+            at = getattr(check.error, "index", None)
+            sentences.append(f"The network is invalid now"
+                             f"{f' at layer {at + 1}' if at is not None else ''}: see its card.")
+        return " ".join(sentences + ["Undo: Ctrl+Z"])
 
     def remove_layer(self, row: int) -> None:
         if self.layer(row) is None:

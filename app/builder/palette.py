@@ -1,7 +1,9 @@
 """The layer palette: every registered layer type with its one-line explanation.
 
-Drag a layer into the network (the stack accepts drops), or double-click it to add it after
-the selected layer.
+Drag a layer into the network (the stack accepts drops and shows where it will go), or
+double-click it to add it after the selected layer — with no layer selected, before the
+network's output layers (NetworkEditor.default_row). Either way the new layer is selected and
+the status bar says where it went.
 """
 from __future__ import annotations
 

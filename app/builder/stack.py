@@ -1,12 +1,14 @@
 """The layer stack: the network as a list of cards, top (input) to bottom (output).
 
 Each card shows the layer, its settings, its output shape and its number of weights; an
-invalid layer shows nncore's message in red. Drag cards to reorder; drop palette layers in.
+invalid layer shows nncore's message in red. Drag cards to reorder; drop palette layers in: a
+line between the cards shows where the layer will go. Clicking the empty space below the cards
+(or Escape) selects no layer, so a double-click in the palette adds before the output layers.
 """
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, Qt, QTimer
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem
 
 from ..widgets.cards import (ACCENT, BADGE, ERROR, RIGHT, RIGHT_SMALL, SUBTITLE,
@@ -40,7 +42,7 @@ class LayerStack(QListWidget):
         self.setSelectionMode(QAbstractItemView.SingleSelection)
         self.setDragDropMode(QAbstractItemView.DragDrop)
         self.setDefaultDropAction(Qt.MoveAction)
-        self.setDropIndicatorShown(True)
+        self.setDropIndicatorShown(False)     # our own line shows where a drop inserts
         self.setAcceptDrops(True)
         self.setMouseTracking(True)
         self.setVerticalScrollMode(QAbstractItemView.ScrollPerPixel)
@@ -49,6 +51,7 @@ class LayerStack(QListWidget):
         self.setUniformItemSizes(False)
         self.setWordWrap(True)
         self._rebuilding = False
+        self.drop_at: int | None = None       # while dragging: the row a drop would insert at
         self.currentRowChanged.connect(self._on_self_current_row_changed)
         editor.currentChanged.connect(self._on_editor_current_changed)
         self.state.specChecked.connect(self._on_state_spec_checked)
@@ -124,24 +127,59 @@ class LayerStack(QListWidget):
         row = self.row(item)
         return row + 1 if pos.y() > rect.center().y() else row
 
+    def _accepts(self, mime) -> bool:
+        return mime.hasFormat(MIME_TYPE) or mime.hasFormat(ROW_MIME)
+
+    def _show_drop_at(self, row: int | None) -> None:
+        if row != self.drop_at:
+            self.drop_at = row
+            self.viewport().update()
+
     def dragEnterEvent(self, event):
-        if event.mimeData().hasFormat(MIME_TYPE) or event.mimeData().hasFormat(ROW_MIME):
-            if self.editor.locked:
-                event.ignore()
-                return
+        if self._accepts(event.mimeData()) and not self.editor.locked:
             event.acceptProposedAction()
+            self._show_drop_at(self.drop_row(event.position().toPoint()))
         else:
             event.ignore()
 
     def dragMoveEvent(self, event):
         super().dragMoveEvent(event)
-        if not self.editor.locked and (event.mimeData().hasFormat(MIME_TYPE)
-                                       or event.mimeData().hasFormat(ROW_MIME)):
+        if not self.editor.locked and self._accepts(event.mimeData()):
             event.setDropAction(Qt.CopyAction)
             event.accept()
+            self._show_drop_at(self.drop_row(event.position().toPoint()))
+        else:
+            self._show_drop_at(None)
+
+    def dragLeaveEvent(self, event):
+        super().dragLeaveEvent(event)
+        self._show_drop_at(None)
+
+    def drop_line_y(self, row: int) -> int:
+        """Height (viewport coordinates) of the line that shows an insertion at ``row``."""
+        if self.count() == 0:
+            return 2
+        if row < self.count():
+            return self.visualItemRect(self.item(row)).top() - 1
+        return self.visualItemRect(self.item(self.count() - 1)).bottom() + 2
+
+    def paintEvent(self, event):
+        super().paintEvent(event)
+        if self.drop_at is None:
+            return
+        y = self.drop_line_y(self.drop_at)
+        p = QPainter(self.viewport())
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        colour = self.palette().highlight().color()
+        p.setPen(QPen(colour, 3, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+        p.drawLine(6, y, self.viewport().width() - 6, y)
+        p.setBrush(colour)
+        p.drawEllipse(QPoint(6, y), 4, 4)
+        p.end()
 
     def dropEvent(self, event):
         """Insert a palette layer, or move a card; the spec changes, the list is rebuilt."""
+        self._show_drop_at(None)
         mime = event.mimeData()
         to = self.drop_row(event.position().toPoint())
         type_name = type_from_mime(mime)
@@ -158,8 +196,17 @@ class LayerStack(QListWidget):
         event.setDropAction(Qt.CopyAction)
         event.accept()
 
+    def mousePressEvent(self, event):
+        if event.button() == Qt.LeftButton and self.itemAt(event.position().toPoint()) is None:
+            self.editor.set_current(-1)          # the empty space below the cards: no layer
+            return
+        super().mousePressEvent(event)
+
     def keyPressEvent(self, event):
         if event.key() in (Qt.Key_Delete, Qt.Key_Backspace) and self.currentRow() >= 0:
             self.editor.remove_layer(self.currentRow())
+            return
+        if event.key() == Qt.Key_Escape and self.editor.current >= 0:
+            self.editor.set_current(-1)
             return
         super().keyPressEvent(event)

@@ -144,7 +144,7 @@ def test_space_trains_unless_typing_and_invalid_text_changes_nothing(qtbot, wind
     # in the property form too: "1e3" in a new Conv2D's filters never applies 1
     w.editor.set_current(-1)
     double_click_palette(qtbot, w.palette, "Conv2D")
-    conv = len(w.editor.layers) - 1
+    conv = w.editor.current                                 # the new layer is selected
     assert w.state.spec["layers"][conv] == {"type": "Conv2D", "filters": 8}
     filters = find(find(w, QWidget, "layerProperties"), QWidget, "field_filters")
     type_in(qtbot, w, filters, "1e3")
