@@ -8,6 +8,8 @@ only the optimizer's settings (learning rate, momentum, ...) and the number of e
 they take effect at the next batch.
 
 The run buttons never take the keyboard focus: after a click, Space is still Train/Pause.
+In a narrow panel (a 1024 px screen) a button shows a shorter label ("Batch" for "Step batch",
+"Rewind" for "Rewind to 1,319") rather than a clipped one; its tooltip has the long form.
 Rewind says where it goes, and asks before it drops more than an epoch of training; Reset
 weights asks (``ask_before_reset``, set by the window) before it drops unsaved training.
 """
@@ -16,10 +18,10 @@ from __future__ import annotations
 import copy
 import inspect
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import (QApplication, QFormLayout, QFrame, QGridLayout, QGroupBox,
                                QLabel, QMessageBox, QProgressBar, QPushButton, QScrollArea,
-                               QSizePolicy, QVBoxLayout, QWidget)
+                               QSizePolicy, QStyle, QStyleOptionButton, QVBoxLayout, QWidget)
 
 from superqt.utils import qthrottled
 
@@ -101,6 +103,60 @@ def _schedule_defaults(cls) -> dict:
             if n in getattr(cls, "hparams", {}) and p.default is not inspect.Parameter.empty}
 
 
+class FittingButton(QPushButton):
+    """A push button with a long label and shorter ones, longest first: it shows the longest
+    that fits its width, whole (a clipped "Step batc" reads as a typo). Its size hint is the
+    shortest label's, so the layout never changes with the label shown (no resize loop) and
+    the panel can be as narrow as that label allows."""
+
+    def __init__(self, icon, labels, parent=None):
+        super().__init__(icon, labels[0], parent)
+        self._labels = list(labels)
+
+    def labels(self) -> list[str]:
+        return list(self._labels)
+
+    def set_labels(self, *labels: str) -> None:
+        """The labels it may show, longest first (the first is the full one)."""
+        if list(labels) != self._labels:
+            self._labels = list(labels)
+            self._fit()
+
+    def setText(self, text: str) -> None:        # one label: shown whole or clipped
+        self.set_labels(text)
+
+    def needed_width(self, text: str) -> int:
+        """The width the style needs to show ``text`` and the icon whole, as QPushButton's own
+        size hint computes it."""
+        opt = QStyleOptionButton()
+        self.initStyleOption(opt)
+        opt.text = text
+        size = self.fontMetrics().size(Qt.TextFlag.TextShowMnemonic, text)
+        w, h = size.width(), size.height()
+        if not self.icon().isNull():
+            w += self.iconSize().width() + 4
+            h = max(h, self.iconSize().height())
+        return self.style().sizeFromContents(QStyle.ContentsType.CT_PushButton, opt,
+                                             QSize(w, h), self).width()
+
+    def _fit(self) -> None:
+        width = self.width()
+        text = next((t for t in self._labels if self.needed_width(t) <= width),
+                    self._labels[-1])
+        if text != self.text():
+            super().setText(text)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def sizeHint(self) -> QSize:
+        return QSize(self.needed_width(self._labels[-1]), super().sizeHint().height())
+
+    def minimumSizeHint(self) -> QSize:
+        return self.sizeHint()
+
+
 class TrainingPanel(QScrollArea):
     def __init__(self, controller, icons, guard: FieldGuard | None = None, parent=None):
         super().__init__(parent)
@@ -141,18 +197,19 @@ class TrainingPanel(QScrollArea):
         self._update_enabled()
 
     # ---- building ----------------------------------------------------------------------------
-    def _button(self, name, text, icon, tip, slot) -> QPushButton:
-        b = QPushButton(self.icons(icon), text)
+    def _button(self, name, labels, icon, tip, slot) -> FittingButton:
+        b = FittingButton(self.icons(icon), labels if isinstance(labels, tuple) else (labels,))
         b.setObjectName(name)
         b.setToolTip(tip)
         b.clicked.connect(slot)
         b.setFocusPolicy(Qt.NoFocus)    # Space stays Train/Pause after a click
         b.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
-        b.setMinimumWidth(60)
         return b
 
     def _controls_box(self) -> QWidget:
         box = QGroupBox("Run")
+        # less padding beside the labels than elsewhere: "Step batch" whole in a 1024 px window
+        box.setStyleSheet("QPushButton { padding: 5px 3px; }")
         grid = QGridLayout(box)
         grid.setSpacing(6)
         c = self.controller
@@ -161,18 +218,18 @@ class TrainingPanel(QScrollArea):
                                          "again to pause (Space)", self._on_train_clicked)
         self.train_button.setMinimumHeight(34)
         self.train_button.setProperty("primary", True)
-        self.step_batch_button = self._button("stepBatchButton", "Step batch", "step-batch",
-                                              "Train exactly one batch, then pause (F10)",
-                                              c.step_batch)
-        self.step_epoch_button = self._button("stepEpochButton", "Step epoch", "step-epoch",
-                                              "Train to the end of this epoch, then pause "
-                                              "(F11)", c.step_epoch)
+        self.step_batch_button = self._button("stepBatchButton", ("Step batch", "Batch"),
+                                              "step-batch", "Step batch: train exactly one "
+                                              "batch, then pause (F10)", c.step_batch)
+        self.step_epoch_button = self._button("stepEpochButton", ("Step epoch", "Epoch"),
+                                              "step-epoch", "Step epoch: train to the end of "
+                                              "this epoch, then pause (F11)", c.step_epoch)
         self.stop_button = self._button("stopButton", "Stop", "stop",
                                         "End this run after the current batch; the weights "
                                         "are kept", c.stop)
-        self.reset_button = self._button("resetButton", "Reset weights", "reset",
-                                         "Draw new initial weights and clear the history "
-                                         "(Ctrl+Shift+R)", self.reset_weights)
+        self.reset_button = self._button("resetButton", ("Reset weights", "Reset"), "reset",
+                                         "Reset weights: draw new initial weights and clear "
+                                         "the history (Ctrl+Shift+R)", self.reset_weights)
         self.rewind_button = self._button("rewindButton", "Rewind", "rewind",
                                           "Go back to where training was last paused: the "
                                           "same steps then replay identically", self.rewind)
@@ -182,6 +239,8 @@ class TrainingPanel(QScrollArea):
         grid.addWidget(self.stop_button, 2, 0)
         grid.addWidget(self.rewind_button, 2, 1)
         grid.addWidget(self.reset_button, 3, 0, 1, 2)
+        grid.setColumnStretch(0, 1)         # two columns of equal width, whatever the labels
+        grid.setColumnStretch(1, 1)
         self.blocked = QLabel()
         self.blocked.setObjectName("trainBlocked")
         self.blocked.setWordWrap(True)
@@ -541,16 +600,16 @@ class TrainingPanel(QScrollArea):
         target = self.rewind_target()
         b = self.rewind_button
         b.setEnabled(target is not None)
-        text = f"Rewind to {target:,}" if target is not None else "Rewind"
-        if b.text() != text:
-            b.setText(text)
+        b.set_labels(*((f"Rewind to {target:,}", "Rewind") if target is not None
+                       else ("Rewind",)))
         if target is None:
             tip = ("Go back to where training was last paused (Ctrl+Backspace): the same steps "
                    "then replay identically. Pause, then step or train on, to have somewhere "
                    "to go back to.")
         else:
             p = self.state.progress
-            tip = (f"Go back to batch {target:,} (after {p.rewind_epoch} epoch"
+            tip = (f"Rewind to {target:,}: go back to batch {target:,} (after "
+                   f"{p.rewind_epoch} epoch"
                    f"{'s' if p.rewind_epoch != 1 else ''}), where training was last paused; "
                    f"the same steps then replay identically (Ctrl+Backspace)")
         b.setToolTip(tip)
