@@ -10,20 +10,24 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QRect, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
 from PySide6.QtWidgets import (QComboBox, QDialog, QGridLayout, QHBoxLayout, QLabel, QListView,
                                QScrollArea, QStyle, QStyledItemDelegate, QVBoxLayout, QWidget)
 
 from nncore.inspect import activations, cell_indices, saliency
 
 from ..views.weights import SignedLegend
-from .common import (BAD, GOOD, NEUTRAL, SIGNED_CMAP, SIGNED_WORDS, ImagePane, JobRunner,
+from .common import (BAD, GOOD, SIGNED_CMAP, SIGNED_WORDS, ImagePane, JobRunner,
                      LinesLabel, ProbabilityBars, WhenSeen, build_network, grey_qimage, heading,
                      mosaic, network_source, reveal, source_step)
+from .pad import saliency_overlay, why_text
 
 INDEX_ROLE = Qt.ItemDataRole.UserRole + 1
-THUMB = 56          # thumbnail side in pixels (2x an MNIST digit)
-BARS_H = 26
+THUMB = 56          # thumbnail image side in pixels (2x an MNIST digit)
+CELL_W = 84         # a thumbnail's cell: the image over one labelled bar per class shown
+TEXT_H, BAR_H = 13, 5   # one row: "9        81%" over its bar
+ROW_H = TEXT_H + BAR_H + 2
+LABEL_PT = 8        # the rows' font size (points)
 
 
 class CellImagesModel(QAbstractListModel):
@@ -65,64 +69,67 @@ class CellImagesModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return f"#{k}  {'>99%' if p[top] >= 0.995 else f'{p[top]:.0%}'}"
         if role == Qt.ItemDataRole.ToolTipRole:
-            return (f"image #{k}: true {self.class_names[int(self.labels[k])]}, predicted "
-                    f"{self.class_names[top]} with probability {p[top]:.3f}")
+            true = int(self.labels[k])
+            return (f"image #{k}: true {self.class_names[true]} (probability {p[true]:.3f}), "
+                    f"predicted {self.class_names[top]} (probability {p[top]:.3f}). "
+                    f"Click for the detail.")
         if role == Qt.ItemDataRole.UserRole:
             return p
         return None
 
 
 class ThumbDelegate(QStyledItemDelegate):
-    """Paints a thumbnail: the image, its probability bars (true class green, the wrong choice
-    red) and a caption.
+    """Paints a thumbnail: the image and, under it, one row per class that matters — the
+    predicted class (red when wrong) and the true class (green) — each its name and
+    probability in text ("9   81%", "4   12%") over a bar as long as the probability; a
+    correct image has one green row. The image number is in the tooltip.
 
-    What a thumbnail needs (its image, caption and bars grouped by colour) is worked out once
-    per cell shown (``CellImagesModel.set_cell`` clears it), so a paint is a handful of Qt
-    calls: no NumPy, no call back into the model, one call per bar colour."""
+    What a thumbnail needs (its image, and per row the texts, colour and rectangles) is
+    worked out once per cell shown (``CellImagesModel.set_cell`` clears it), so a paint is a
+    handful of Qt calls: no NumPy, no call back into the model."""
 
-    BAR_GROUND = QColor(246, 246, 246)
-    CAPTION = QColor(60, 60, 60)
+    TRACK = QColor(232, 232, 232)
+    TEXT = QColor(40, 40, 40)
 
     def __init__(self, model: CellImagesModel, parent=None):
         super().__init__(parent)
         self.cells = model
-        self._thumbs: dict[int, tuple] = {}     # row -> (image, caption, [(colour, [QRect])])
+        self._thumbs: dict[int, tuple] = {}     # row -> (image, [ThumbRow])
         self._font_key = None
         self._font = None
         model.modelReset.connect(self._thumbs.clear)
 
     def sizeHint(self, option, index):
-        return QSize(THUMB + 12, THUMB + BARS_H + 22)
+        return QSize(CELL_W, 4 + THUMB + 3 + 2 * ROW_H + 2)
 
-    def _thumb(self, index) -> tuple:
-        """The image, the caption and the bars (relative to the bars' corner) of a row."""
+    def _thumb(self, index, font: QFont) -> tuple:
+        """The image and its rows (rectangles relative to the rows' top left corner)."""
         cells = self.cells
         p = cells.data(index, Qt.ItemDataRole.UserRole)
-        k = cells.labels[cells.data(index, INDEX_ROLE)]
+        true = int(cells.labels[cells.data(index, INDEX_ROLE)])
         top = int(np.argmax(p))
-        n = len(p)
-        bw = THUMB / n
-        heights = np.rint(np.asarray(p, dtype=np.float64) * (BARS_H - 1)).astype(int).tolist()
-        groups: dict = {}
-        for c, h in enumerate(heights):
-            colour = GOOD if c == k else (BAD if c == top else NEUTRAL)
-            groups.setdefault(colour.rgba(), (colour, []))[1].append(
-                QRect(int(c * bw) + 1, BARS_H - h, max(int(bw) - 1, 1), h))
-        thumb = (cells.data(index, Qt.ItemDataRole.DecorationRole),
-                 cells.data(index, Qt.ItemDataRole.DisplayRole), list(groups.values()))
+        names = cells.class_names
+        shown = [(top, BAD if top != true else GOOD)]
+        if true != top:
+            shown.append((true, GOOD))
+        metrics = QFontMetrics(font)
+        rows = [thumb_row(names[k] if k < len(names) else str(k), float(p[k]), colour, i,
+                          metrics) for i, (k, colour) in enumerate(shown)]
+        thumb = (cells.data(index, Qt.ItemDataRole.DecorationRole), rows)
         self._thumbs[index.row()] = thumb
         return thumb
 
-    def _caption_font(self, base: QFont) -> QFont:
+    def _row_font(self, base: QFont) -> QFont:
         key = base.key()
         if key != self._font_key:
             self._font_key = key
             self._font = QFont(base)
-            self._font.setPointSize(7)
+            self._font.setPointSize(LABEL_PT)
         return self._font
 
     def paint(self, painter: QPainter, option, index):
-        image, caption, bars = self._thumbs.get(index.row()) or self._thumb(index)
+        font = self._row_font(painter.font())
+        image, rows = self._thumbs.get(index.row()) or self._thumb(index, font)
         painter.save()
         r = option.rect
         if option.state & QStyle.StateFlag.State_Selected:
@@ -132,19 +139,53 @@ class ThumbDelegate(QStyledItemDelegate):
         x0 = r.x() + (r.width() - THUMB) // 2
         y0 = r.y() + 4
         painter.drawImage(QRect(x0, y0, THUMB, THUMB), image)
-        by = y0 + THUMB + 3
-        painter.fillRect(QRect(x0, by, THUMB, BARS_H), self.BAR_GROUND)
-        painter.translate(x0, by)
-        painter.setPen(Qt.PenStyle.NoPen)
-        for colour, rects in bars:
-            painter.setBrush(colour)
-            painter.drawRects(rects)
-        painter.translate(-x0, -by)
-        painter.setPen(self.CAPTION)
-        painter.setFont(self._caption_font(painter.font()))
-        painter.drawText(QRect(r.x(), by + BARS_H + 1, r.width(), 14),
-                         Qt.AlignmentFlag.AlignHCenter, caption)
+        painter.translate(r.x(), y0 + THUMB + 3)
+        painter.setFont(font)
+        for row in rows:
+            painter.fillRect(row.track, self.TRACK)
+            painter.fillRect(row.bar, row.colour)
+            painter.setPen(row.colour.darker(140))
+            painter.drawText(row.label_rect, Qt.AlignmentFlag.AlignLeft
+                             | Qt.AlignmentFlag.AlignVCenter, row.label)
+            painter.setPen(self.TEXT)
+            painter.drawText(row.value_rect, Qt.AlignmentFlag.AlignRight
+                             | Qt.AlignmentFlag.AlignVCenter, row.value)
         painter.restore()
+
+
+class ThumbRow:
+    """One row of a thumbnail: the class name (elided to fit) and the probability as text,
+    over a bar as long as the probability; rectangles relative to the rows' corner."""
+    __slots__ = ("label", "value", "p", "colour", "label_rect", "value_rect", "track", "bar")
+
+    def __init__(self, label, value, p, colour, label_rect, value_rect, track, bar):
+        self.label, self.value, self.p, self.colour = label, value, p, colour
+        self.label_rect, self.value_rect = label_rect, value_rect
+        self.track, self.bar = track, bar
+
+
+#: A row's inner margin (pixels) and the room kept for the probability text.
+MARGIN, VALUE_W = 5, 30
+
+
+def probability_text(p: float) -> str:
+    """"81%", ">99%", "<1%": whole percent, and never 100% or 0% for what is not."""
+    if p >= 0.995:
+        return "100%" if p >= 1 else ">99%"
+    if 0 < p < 0.005:
+        return "<1%"
+    return f"{p:.0%}"
+
+
+def thumb_row(name: str, p: float, colour: QColor, i: int, metrics) -> ThumbRow:
+    y = i * ROW_H
+    width = CELL_W - 2 * MARGIN
+    value_rect = QRect(CELL_W - MARGIN - VALUE_W, y, VALUE_W, TEXT_H)
+    label_rect = QRect(MARGIN, y, width - VALUE_W - 2, TEXT_H)
+    label = metrics.elidedText(name, Qt.TextElideMode.ElideRight, label_rect.width())
+    track = QRect(MARGIN, y + TEXT_H, width, BAR_H)
+    bar = QRect(MARGIN, y + TEXT_H, round(max(0.0, min(p, 1.0)) * width), BAR_H)
+    return ThumbRow(label, probability_text(p), p, colour, label_rect, value_rect, track, bar)
 
 
 class GalleryPanel(QWidget):
@@ -258,21 +299,35 @@ class ImageDetail(QWidget):
         self.status = QLabel("")
         self.status.setStyleSheet("color: #666;")
         self.status.setWordWrap(True)
-        self.picture = ImagePane("input", size=150)
+        # the image and its saliency overlay side by side, the same size: pixels line up
+        self.picture = ImagePane(size=150)
+        self.picture.setFixedSize(150, 150)
+        self.picture_caption = LinesLabel("The image, as the network reads it.", lines=2)
         self.bars = ProbabilityBars()
         self.saliency_for = QComboBox()
-        self.saliency_for.addItems(["predicted class", "true class"])
+        self.saliency_for.setObjectName("saliencyFor")
+        self.saliency_for.addItems(["why the predicted class", "why the true class"])
         self.saliency_for.setToolTip("Saliency: how much more ink at each pixel would raise "
                                      "(orange) or lower (blue) this class's pre-softmax score, "
-                                     "∂score/∂pixel")
-        self.saliency = ImagePane("saliency ∂score/∂pixel", cmap=SIGNED_CMAP, size=150)
+                                     "∂score/∂pixel, over the image")
+        # the image again, its saliency for one class laid over it (pad.saliency_overlay)
+        self.saliency = ImagePane(size=150)
+        self.saliency.setFixedSize(150, 150)
+        self.saliency.setObjectName("detailSaliency")
+        self.saliency_caption = LinesLabel("", lines=2)
+        self.saliency_caption.setObjectName("detailSaliencyCaption")
 
         left = QVBoxLayout()
         left.addWidget(self.title)
         pics = QHBoxLayout()
-        pics.addWidget(self.picture)
+        first = QVBoxLayout()
+        first.addWidget(self.picture)
+        first.addWidget(self.picture_caption)
+        first.addStretch(1)
+        pics.addLayout(first)
         col = QVBoxLayout()
         col.addWidget(self.saliency)
+        col.addWidget(self.saliency_caption)
         key = QHBoxLayout()
         key.addWidget(self.saliency_for, 1)
         key.addWidget(SignedLegend())
@@ -323,6 +378,8 @@ class ImageDetail(QWidget):
                            f"({p[pred]:.1%}, {verdict})")
         self.bars.set_class_names(names)
         self.bars.set_probabilities(p, true=true)
+        self.saliency_for.setItemText(0, f"why {names[pred]} (predicted)")
+        self.saliency_for.setItemText(1, f"why {names[true]} (true class)")
         self._show_saliency()
         self._show_layers(result["layers"])
         self.status.setText(f"Network at step {result['step']:,}. Saliency: gradient of the "
@@ -338,10 +395,12 @@ class ImageDetail(QWidget):
             self._show_saliency()
 
     def _show_saliency(self):
-        key = "saliency_predicted" if self.saliency_for.currentIndex() == 0 else "saliency_true"
-        m = self.result[key]
-        lim = float(np.abs(m).max()) or 1.0
-        self.saliency.set_image(m, levels=(-lim, lim))          # white is 0
+        which = "predicted" if self.saliency_for.currentIndex() == 0 else "true"
+        self.saliency.set_image(self.result[f"overlay_{which}"], levels=(0, 255))
+        data = self.state.data
+        names = list(data.class_names) if data is not None else []
+        k = self.result[which]
+        self.saliency_caption.setText(why_text(names[k] if k < len(names) else str(k)))
 
     def _show_layers(self, layers):
         while self.layers_grid.count():
@@ -391,9 +450,12 @@ def _detail_job(source, image, preprocessing, true: int) -> dict:
                 a = a[0]
         layers.append((repr(layer), shape, a if a.ndim == 2 else mosaic(a), note))
     sal = saliency(net, np.stack([x, x]), [pred, true])
+    maps = [signed_saliency(g).reshape(-1, *np.shape(image)[-2:]).sum(axis=0) for g in sal]
+    grey = np.asarray(image, dtype=np.float64).reshape(-1, *maps[0].shape).mean(axis=0)
     return {"probabilities": np.asarray(p, dtype=np.float64), "predicted": pred, "true": true,
-            "layers": layers, "saliency_predicted": signed_saliency(sal[0]),
-            "saliency_true": signed_saliency(sal[1]), "step": source_step(source)}
+            "layers": layers, "saliency_predicted": maps[0], "saliency_true": maps[1],
+            "overlay_predicted": saliency_overlay(grey, maps[0]),
+            "overlay_true": saliency_overlay(grey, maps[1]), "step": source_step(source)}
 
 
 def signed_saliency(grad: np.ndarray) -> np.ndarray:

@@ -5,6 +5,10 @@ following the pressure of a tablet pen. Every stroke goes, in a worker, through
 ``nncore.inspect.prepare_drawing`` — the MNIST recipe: 20x20 box, aspect kept, anti-aliased,
 centred by centre of mass in 28x28 — then through the data set's preprocessing and the current
 network. The bars update while drawing, and again whenever training moves the weights.
+
+Next to what the network sees, the same 28x28 digit with its saliency for the predicted class
+laid over it (``saliency_overlay``), at the same scale: "why 7" — orange where ink makes it
+more a 7, blue where less (the gradient of the class's pre-softmax score, SIGNED_CMAP).
 """
 from __future__ import annotations
 
@@ -15,10 +19,10 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
-from nncore.inspect import prepare_drawing
+from nncore.inspect import prepare_drawing, saliency
 
-from .common import (ImagePane, JobRunner, LinesLabel, ProbabilityBars, WhenSeen, build_network,
-                     heading, network_source)
+from .common import (SIGNED_CMAP, ImagePane, JobRunner, LinesLabel, ProbabilityBars, WhenSeen,
+                     build_network, heading, network_source)
 
 CANVAS = 280              # the paper, in pixels: 10x an MNIST digit
 PEN_WIDTH = 22.0          # a digit drawn 200 px tall gets MNIST's ~2.5 px strokes
@@ -191,9 +195,21 @@ class PadPanel(QWidget):
         self.hint = LinesLabel("Draw one digit, anywhere, any size.", lines=1)
         self.hint.setStyleSheet("color: #555;")
         self.seen_title = LinesLabel("What the network sees (28×28)", lines=1)
-        self.seen = ImagePane(size=84, hint=140)
+        self.seen = ImagePane(size=84, hint=120)
         self.seen.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.seen.setMaximumSize(168, 168)
+        self.seen.setMaximumSize(150, 150)
+        # the same digit with the saliency of the predicted class over it, same size
+        self.why = ImagePane(size=84, hint=120)
+        self.why.setObjectName("padSaliency")
+        self.why.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.why.setMaximumSize(150, 150)
+        self.why.setToolTip("The gradient of the predicted class's pre-softmax score with "
+                            "respect to each pixel, over the digit: orange where more ink "
+                            "raises the score, blue where it lowers it")
+        self.why_caption = LinesLabel("", lines=2)
+        self.why_caption.setObjectName("padSaliencyCaption")
+        self.saliency: np.ndarray | None = None
+        self.overlay: np.ndarray | None = None
         self.prediction = heading("draw a digit", 18)
         self.prediction.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.prediction.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
@@ -219,7 +235,12 @@ class PadPanel(QWidget):
         right = QVBoxLayout(side)
         right.setContentsMargins(0, 0, 0, 0)
         right.addWidget(self.seen_title)
-        right.addWidget(self.seen, 3, Qt.AlignmentFlag.AlignHCenter)
+        pictures = QHBoxLayout()
+        pictures.setSpacing(4)
+        pictures.addWidget(self.seen, 1)
+        pictures.addWidget(self.why, 1)
+        right.addLayout(pictures, 3)
+        right.addWidget(self.why_caption)
         right.addWidget(self.prediction)
         right.addWidget(self.bars, 2)
         right.addWidget(self.status)
@@ -260,7 +281,11 @@ class PadPanel(QWidget):
     def _on_canvas_cleared(self):
         self.input28 = None
         self.probabilities = None
+        self.saliency = None
+        self.overlay = None
         self.seen.clear_image()
+        self.why.clear_image()
+        self.why_caption.setText("")
         self.prediction.setText("draw a digit")
         self.bars.set_probabilities(np.zeros(len(self._class_names())))
         self.status.setText("")
@@ -275,11 +300,13 @@ class PadPanel(QWidget):
                            self.canvas.ink(), pre)
 
     def _on_runner_done(self, result):
-        self.input28, self.probabilities, step = result
+        self.input28, self.probabilities, step, self.saliency, self.overlay = result
         names = self._class_names()
         self.seen.set_image(self.input28.astype(np.float32), levels=(0, 255))
         top = int(np.argmax(self.probabilities))
         name = names[top] if top < len(names) else str(top)
+        self.why.set_image(self.overlay, levels=(0, 255))
+        self.why_caption.setText(why_text(name))
         self.prediction.setText(f"{name}   {self.probabilities[top]:.0%}")
         self.bars.set_probabilities(self.probabilities)
         self.status.setText(f"Network at step {step:,}.")
@@ -336,5 +363,42 @@ def _predict_job(cache, source, ink, preprocessing):
     image, x = pad_input(ink, net.input_shape, preprocessing)
     out = net.forward(x)[0]
     p = out if type(net.layers[-1]).__name__ == "Softmax" else softmax(out[None], axis=1)[0]
+    top = int(np.argmax(p))
+    sal = np.asarray(saliency(net, x, [top])[0], dtype=np.float64).reshape(-1, *image.shape)
+    sal = sal.sum(axis=0)           # all channels brightened together (MNIST: one channel)
     snapshot = source[0]
-    return image, np.asarray(p, dtype=np.float64), snapshot.step if snapshot is not None else 0
+    return (image, np.asarray(p, dtype=np.float64),
+            snapshot.step if snapshot is not None else 0, sal, saliency_overlay(image, sal))
+
+
+def why_text(name: str) -> str:
+    """The caption of a saliency map of class ``name``; the sign convention of
+    ``nncore.inspect.saliency`` (d score / d pixel) in SIGNED_CMAP's colours."""
+    return f"Why {name}: orange where ink makes it more a {name}, blue where less."
+
+
+#: Strokes in the overlay: how grey full ink is where the map is 0 (0 white, 1 black), and how
+#: much of the map's colour shows on empty paper (on the strokes all of it shows).
+INK_GREY, PAPER_COLOUR = 0.45, 0.35
+#: The colours' full strength is at this percentile of |saliency|: a few extreme pixels do not
+#: wash out the rest.
+SATURATE_AT = 99.0
+
+
+def saliency_overlay(image: np.ndarray, sal: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8: the signed saliency map ``sal`` (orange +, blue −: SIGNED_CMAP's ends)
+    over the digit ``image`` ((H, W) uint8, 255 = ink). The strokes are grey on white paper and
+    take the map's colour in full — orange strokes made it more the class, blue ones less;
+    on the empty paper the colour is fainter (where ink *would* help or hurt). Symmetric in
+    sign, strength relative to the ``SATURATE_AT`` percentile of |sal|. (Call off the GUI
+    thread.)"""
+    s = np.asarray(sal, dtype=np.float64)
+    ink = np.asarray(image, dtype=np.float64).reshape(s.shape) / 255.0
+    lim = float(np.percentile(np.abs(s), SATURATE_AT)) or float(np.abs(s).max()) or 1.0
+    t = np.clip(s / lim, -1.0, 1.0)
+    ends = SIGNED_CMAP.map(np.array([0.0, 1.0]), mode="float")[:, :3] * 255.0   # blue, orange
+    pure = np.where(t[..., None] > 0, ends[1], ends[0])
+    paper = 255.0 * (1.0 - INK_GREY * ink)
+    a = (np.abs(t) * (PAPER_COLOUR + (1.0 - PAPER_COLOUR) * ink))[..., None]
+    out = paper[..., None] * (1.0 - a) + pure * a
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)

@@ -240,20 +240,24 @@ def test_signed_values_share_one_colour_map_everywhere(qtbot, small_state):
     detail = ImageDetail(small_state, InspectModel(small_state))
     for w in (weights, backward, detail):
         qtbot.addWidget(w)
-    for item in (weights.image, backward.grad_image.item, detail.saliency.item):
+    for item in (weights.image, backward.grad_image.item):
         np.testing.assert_array_equal(item.getColorMap().getLookupTable(0.0, 1.0, 256,
                                                                          mode="byte"), lut)
     assert weights.findChild(QWidget, "signedLegend") is not None
 
-    # saliency keeps its sign: ink that would raise the class's score orange, lower it blue,
-    # white at 0 (symmetric levels); signed activations in the same colours
+    # saliency keeps its sign, laid over the image (pad.saliency_overlay): ink that would
+    # raise the class's score orange, lower it blue (the map's two ends); signed activations
+    # in the same colours
     detail.show_image(2)
     qtbot.waitUntil(lambda: detail.result is not None and not detail.runner.busy,
                     timeout=10_000)
-    m = detail.saliency.image
+    m = detail.result["saliency_predicted"]
     assert m.min() < 0 < m.max()
-    lo, hi = detail.saliency.item.getLevels()
-    assert lo == -hi and hi == pytest.approx(np.abs(m).max())
+    rgb = detail.saliency.image.astype(int)
+    assert rgb.shape == m.shape + (3,)
+    most, least = np.unravel_index(np.argmax(m), m.shape), np.unravel_index(np.argmin(m),
+                                                                             m.shape)
+    assert rgb[most][0] > rgb[most][2] + 40 and rgb[least][2] > rgb[least][0] + 40
     assert "orange" in detail.saliency_for.toolTip() and "blue" in detail.saliency_for.toolTip()
     signed = [pane for pane in detail.layer_panes if np.nanmin(pane.image) < 0]
     assert signed, "the Dense layers' outputs have both signs"

@@ -78,11 +78,11 @@ def test_gallery_thumbnails_are_rendered_again_for_a_new_cell(qtbot):
     kept = dict(delegate._thumbs)
     assert view.grab().toImage() == first          # a repaint draws what was worked out
     assert all(delegate._thumbs[k] is kept[k] for k in kept)
-    # bars grouped by colour: the true class (row r's label is r) in green, as tall as its
-    # probability
+    # the true class (row r's label is r) in green, its bar as long as its probability
     from app.inspect.common import GOOD
-    colours = {colour.rgba(): rects for colour, rects in kept[1][2]}
-    assert colours[GOOD.rgba()][0].height() == round(probabilities[1, 1] * 25)
+    green = next(row for row in kept[1][1] if row.colour == GOOD)
+    assert green.label == "1"
+    assert green.bar.width() == round(probabilities[1, 1] * green.track.width())
     images[:] = 255 - images                       # other images in the next cell shown
     cells.set_cell([0, 1, 2], images, probabilities, labels, [str(i) for i in range(10)])
     assert delegate._thumbs == {}
