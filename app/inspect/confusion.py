@@ -11,7 +11,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import (QAbstractTableModel, QModelIndex, QPointF, QRectF,
                             QSortFilterProxyModel, Qt, QTimer, Signal)
-from PySide6.QtGui import QColor, QFont, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPen
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QListWidget,
                                QListWidgetItem, QPushButton, QSlider, QSplitter, QStyle,
                                QTableView, QTabWidget, QVBoxLayout, QWidget)
@@ -86,67 +86,132 @@ class MatrixItem(pg.ImageItem):
 class CellLabels(pg.GraphicsObject):
     """The numbers in the heatmap's cells, as one item that paints them all.
 
-    Sized to the cells on screen when painted (at most 10 pt), and left out when the cells are
-    too small to read them (the tooltip still tells). One item instead of one TextItem per cell:
-    a new matrix costs a repaint, not K² text layouts."""
+    One font size for every cell, measured so that the widest number fits its cell when
+    narrowed to FIT_SQUEEZE of its width (at most MAX_PX or 60% of the cell's height, at least
+    MIN_PX): a diagonal count in the thousands does not shrink the small counts off the
+    diagonal, the confusions a learner looks for. A number too wide for its cell is drawn
+    narrowed to fit, down to MIN_SQUEEZE of its width; only what cannot fit even so is left
+    out (the tooltip still tells), and nothing when the cells are too low for MIN_PX. One item instead of one TextItem per cell: a new
+    matrix costs a repaint, not K² text layouts."""
 
     MIN_PX, MAX_PX = 7.0, 13.0          # readable font sizes, in pixels
+    FIT_SQUEEZE = 0.8                   # the widest number may be narrowed this much ...
+    MIN_SQUEEZE = 0.7                   # ... and any, when MIN_PX is still too large, this much
+    _REF_PX = 100                       # text widths are measured at this size, then scaled
 
     def __init__(self):
         super().__init__()
         self.texts = np.zeros((0, 0), dtype=object)
         self.light = np.zeros((0, 0), dtype=bool)     # white text on a dark cell
+        self.widths = np.zeros((0, 0))                # each text's width at _REF_PX
         self.font = QFont()
+        self.drawn = 0                  # texts drawn by the last paint (for tests)
+        self.drawn_px = 0.0             # ... at this font size
 
     def set_cells(self, texts: np.ndarray, light: np.ndarray) -> None:
         if texts.shape != self.texts.shape:
             self.prepareGeometryChange()
         self.texts, self.light = texts, light
+        ref = QFont(self.font)
+        ref.setPixelSize(self._REF_PX)
+        fm = QFontMetricsF(ref)
+        cache: dict[str, float] = {}
+        self.widths = np.array([[cache[t] if t in cache else cache.setdefault(
+            t, fm.horizontalAdvance(t) if t else 0.0) for t in row] for row in texts],
+            dtype=np.float64).reshape(texts.shape)
         self.update()
 
     def boundingRect(self) -> QRectF:
         k = len(self.texts)
         return QRectF(0, 0, k, k)
 
-    def font_px(self, cell_px: float) -> float:
-        """Font size in pixels for cells ``cell_px`` wide; below MIN_PX nothing is drawn."""
-        longest = max((len(t) for t in self.texts.flat), default=1) or 1
-        return min(self.MAX_PX, cell_px / max(longest, 2) * 1.5, cell_px * 0.5)
+    @staticmethod
+    def room(cell_w: float) -> float:
+        """The width a number may take in a cell ``cell_w`` pixels wide."""
+        return cell_w - 2.0
+
+    def font_px(self, cell_w: float, cell_h: float) -> float:
+        """Font size in pixels for cells ``cell_w`` x ``cell_h``: the widest number fits
+        (narrowed to FIT_SQUEEZE), no larger than MAX_PX or 60% of the cell's height, no
+        smaller than MIN_PX; 0.0 when the cells are too low for MIN_PX (nothing is drawn)."""
+        high = min(self.MAX_PX, cell_h * 0.6)
+        if high < self.MIN_PX:
+            return 0.0
+        widest = float(self.widths.max()) if self.widths.size else 0.0
+        fit = (self.room(cell_w) * self._REF_PX / (widest * self.FIT_SQUEEZE)
+               if widest > 0 else high)
+        return max(self.MIN_PX, min(high, fit))
 
     def paint(self, painter, *args) -> None:
+        self.drawn, self.drawn_px = 0, 0.0
         k = len(self.texts)
         if not k:
             return
         tr = painter.transform()
         cell = tr.mapRect(QRectF(0, 0, 1, 1))
-        px = self.font_px(min(cell.width(), cell.height()))
-        if px < self.MIN_PX:
+        px = self.font_px(cell.width(), cell.height())
+        if px <= 0:
             return
+        room = self.room(cell.width())
         painter.save()
         painter.resetTransform()           # text upright in screen pixels (the y axis is inverted)
         self.font.setPixelSize(max(int(px), 1))
         painter.setFont(self.font)
+        # widths at the pixel size used (whole pixels), from those measured at _REF_PX
+        widths = self.widths * (max(int(px), 1) / self._REF_PX)
         pens = (QPen(QColor(20, 20, 20)), QPen(QColor(255, 255, 255)))
         align = Qt.AlignmentFlag.AlignCenter
+        drawn = 0
         for i in range(k):
             for j in range(k):
                 text = self.texts[i, j]
-                if text:
-                    painter.setPen(pens[int(self.light[i, j])])
-                    painter.drawText(tr.mapRect(QRectF(j, i, 1, 1)), align, text)
+                if not text:
+                    continue
+                rect = tr.mapRect(QRectF(j, i, 1, 1))
+                squeeze = room / widths[i, j] if widths[i, j] > room else 1.0
+                if squeeze < self.MIN_SQUEEZE:
+                    continue                # too wide even narrowed: the tooltip tells
+                painter.setPen(pens[int(self.light[i, j])])
+                if squeeze < 1.0:           # narrowed about the cell's centre
+                    painter.save()
+                    painter.translate(rect.center())
+                    painter.scale(squeeze, 1.0)
+                    w, h = rect.width() / squeeze, rect.height()
+                    painter.drawText(QRectF(-w / 2, -h / 2, w, h), align, text)
+                    painter.restore()
+                else:
+                    painter.drawText(rect, align, text)
+                drawn += 1
         painter.restore()
+        self.drawn, self.drawn_px = drawn, float(max(int(px), 1))
 
 
 class ReportModel(QAbstractTableModel):
     """Per-class precision, recall, F1 and support for the sortable table (one reset per
     matrix, no item objects)."""
     HEADERS = ["class", "precision", "recall", "F1", "support"]
+    #: in a narrow panel (the matrix first): shorter headers, the long ones in their tooltips
+    SHORT_HEADERS = ["class", "prec.", "recall", "F1", "n"]
+    TIPS = ["the true class",
+            "precision: of the images predicted as this class, the share that are it",
+            "recall: of the images of this class, the share predicted as it",
+            "F1: the harmonic mean of precision and recall",
+            "support: how many images of this class were evaluated"]
     SAMPLES = ["00", "0.000", "0.000", "0.000", "00,000"]       # the widest values
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.names: list[str] = []
         self.values = np.zeros((0, 4))
+        self.short = False
+
+    def headers(self) -> list[str]:
+        return self.SHORT_HEADERS if self.short else self.HEADERS
+
+    def set_short(self, short: bool) -> None:
+        if short != self.short:
+            self.short = short
+            self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(self.HEADERS) - 1)
 
     def set_report(self, names, report) -> None:
         self.beginResetModel()
@@ -164,7 +229,9 @@ class ReportModel(QAbstractTableModel):
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
+            return self.headers()[section]
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
+            return self.TIPS[section]
         return None
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
@@ -224,6 +291,8 @@ class ConfusionPanel(QWidget):
         self.plot.setAspectLocked(True)
         self.plot.setLabel("bottom", "predicted")
         self.plot.setLabel("left", "true")
+        for side in ("bottom", "left"):         # no tick marks: the room goes to the cells
+            self.plot.getAxis(side).setStyle(tickLength=0, tickTextOffset=4)
         self.image = MatrixItem()
         self.plot.addItem(self.image)
         self.labels = CellLabels()
@@ -311,18 +380,31 @@ class ConfusionPanel(QWidget):
         super().resizeEvent(event)
         self._split_timer.start()           # once the layout has given the splitter its size
 
+    def _table_width(self) -> int:
+        """The width the table needs for every column whole."""
+        return (sum(self._column_widths)
+                + self.table.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+                + 2 * self.table.frameWidth() + 8)
+
     def _fit_split(self):
-        """The matrix square (as wide as it is tall, with its axes), the table the rest."""
+        """The matrix square (as wide as it is tall, with its axes), the table the rest; when
+        both do not fit, the table's headers get shorter ("prec.", "n") before the matrix
+        gets smaller: its numbers must stay readable (1366x768)."""
         if self._split_by_hand:
             return
         total = self.split.width() - self.split.handleWidth()
         side = self.split.height() + 4          # the left axis as wide as the bottom one is tall
-        table = (sum(self._column_widths)
-                 + self.table.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
-                 + 2 * self.table.frameWidth() + 8)
-        left = max(min(side, total - max(table, self.tabs.minimumWidth())),
+        self._set_short_headers(False)
+        if side + max(self._table_width(), self.tabs.minimumWidth()) > total:
+            self._set_short_headers(True)
+        left = max(min(side, total - max(self._table_width(), self.tabs.minimumWidth())),
                    self.plot_widget.minimumWidth())
         self.split.setSizes([left, max(total - left, 0)])
+
+    def _set_short_headers(self, short: bool) -> None:
+        if short != self.table_model.short:
+            self.table_model.set_short(short)
+            self._fit_columns()
 
     def _on_split_moved(self, _pos, _index):
         self._split_by_hand = True
@@ -336,7 +418,7 @@ class ConfusionPanel(QWidget):
         sorted_column = header.sortIndicatorSection()
         samples = list(ReportModel.SAMPLES)
         samples[0] = max(self.table_model.names + [samples[0]], key=len)
-        for c, text in enumerate(ReportModel.HEADERS):
+        for c, text in enumerate(self.table_model.headers()):
             width = max(fm.horizontalAdvance(text), self.table.fontMetrics().horizontalAdvance(
                 samples[c])) + 12
             if c == sorted_column:
