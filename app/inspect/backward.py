@@ -9,6 +9,12 @@ range from the gradient's own spread), shape, ‖dW‖, ‖W‖, the update-to-w
 and the formula it comes from (dW = Xᵀ·dY), then dX, the gradient passed down. Selecting a row
 shows the layer's formulas and its weight gradient as a larger image. The plot shows ‖dL/dW‖
 per layer over the steps (log scale), where vanishing or exploding gradients show.
+
+Laid out for a dock of a small screen (about 470 x 310 px at 1024x768, and not much more at
+1400x900): the table above, the detail below, with a splitter between them that never
+collapses either (the table keeps TREE_MIN_H, the detail DETAIL_MIN_H). The detail has two
+tabs, the selected layer (formulas beside its dW image) and the norm plot; a panel at least
+WIDE_PX wide (a floated or large dock) shows all three side by side instead.
 """
 from __future__ import annotations
 
@@ -18,11 +24,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QImage, QPixmap
-from PySide6.QtWidgets import (QHeaderView, QLabel, QPlainTextEdit, QSplitter, QTreeWidget,
+from PySide6.QtWidgets import (QHeaderView, QPlainTextEdit, QSplitter, QTabWidget, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from ..views.plot_panel import SteadyAxes
-from .common import SIGNED_CMAP, ImagePane, WhenSeen, heading, mosaic
+from .common import SIGNED_CMAP, ImagePane, LinesLabel, WhenSeen, mosaic
 
 COLUMNS = ["layer", "input → output", "act. mean ± std", "zeros", "min … max", "dL/dY",
            "‖dL/dY‖"]
@@ -36,6 +42,12 @@ NORMS_REDRAW_MS = 500
 PERCENTILE_SAMPLE = 20_000
 WARN = QColor(255, 226, 200)
 PARAM_ROLE = Qt.ItemDataRole.UserRole + 1
+#: Least heights of the table and of the detail under it, the panel's least size, and the
+#: width from which the norm plot sits beside the formulas instead of in a tab of its own.
+TREE_MIN_H, DETAIL_MIN_H = 90, 150
+TREE_SHARE = 0.4                        # of the height, until the learner moves the splitter
+MIN_W, MIN_H = 360, 290
+WIDE_PX = 900
 
 
 def running_mean(y: np.ndarray, window: int) -> np.ndarray:
@@ -58,8 +70,8 @@ class BackwardPanel(QWidget):
         super().__init__(parent)
         self.state = state
         self.reports = None
-        self.header = heading("", 10, bold=False)
-        self.header.setWordWrap(True)
+        self.header = LinesLabel("", lines=2)      # its height never grows with the text
+        self.header.setObjectName("backwardHeader")
         self.tree = QTreeWidget()
         self.tree.setColumnCount(len(COLUMNS))
         self.tree.setHeaderLabels(COLUMNS)
@@ -75,12 +87,12 @@ class BackwardPanel(QWidget):
         mono.setPointSize(9)
         self.formula.setFont(mono)
         self.formula.setPlaceholderText("Select a layer to see the formulas of its backward pass.")
-        self.grad_image = ImagePane("", cmap=GRAD_CMAP, size=150)
-        self.grad_label = QLabel("")
-        self.grad_label.setWordWrap(True)
-        grad_box = QWidget()
+        self.grad_image = ImagePane("", cmap=GRAD_CMAP, size=80, hint=150)
+        self.grad_label = LinesLabel("", lines=2)  # (the tooltip has what does not fit)
+        grad_box = self.grad_box = QWidget()
         gl = QVBoxLayout(grad_box)
         gl.setContentsMargins(0, 0, 0, 0)
+        gl.setSpacing(2)
         gl.addWidget(self.grad_label)
         gl.addWidget(self.grad_image, 1)
         self.norms = pg.PlotWidget(background="w")
@@ -92,23 +104,42 @@ class BackwardPanel(QWidget):
         self.norm_axes = SteadyAxes(self.norms.getPlotItem(), log_y=True)
         self.norm_curves: dict[int, tuple] = {}
 
-        lower = QSplitter(Qt.Orientation.Horizontal)
+        self.formula.setMinimumSize(120, 60)
+        self.norms.setMinimumSize(160, 100)
+        lower = self.lower = QSplitter(Qt.Orientation.Horizontal)
         lower.addWidget(self.formula)
         lower.addWidget(grad_box)
-        lower.addWidget(self.norms)
-        lower.setSizes([330, 250, 450])
-        lower.setMinimumHeight(170)
-        self.tree.setMinimumHeight(200)
-        split = QSplitter(Qt.Orientation.Vertical)
+        lower.setChildrenCollapsible(False)
+        lower.setSizes([330, 250])
+        self.detail = QTabWidget()
+        self.detail.setObjectName("backwardDetail")
+        self.detail.setDocumentMode(True)
+        self.detail.addTab(lower, "Selected layer")
+        self.detail.setTabToolTip(0, "The selected layer's backward-pass formulas and its "
+                                     "weight gradient dW as an image")
+        self._norms_tip = ("‖dL/dW‖ of each layer over the training steps (log scale): "
+                           "vanishing or exploding gradients show here")
+        self._add_norms_tab()
+        self.detail.setMinimumHeight(DETAIL_MIN_H)
+        self.tree.setMinimumHeight(TREE_MIN_H)
+        split = self.split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.tree)
-        split.addWidget(lower)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
+        split.addWidget(self.detail)
+        split.setChildrenCollapsible(False)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 1)
+        split.splitterMoved.connect(self._on_split_moved)
+        self._split_by_hand = False         # the learner moved it: their sizes stay
+        self._split_timer = QTimer(self)
+        self._split_timer.setSingleShot(True)
+        self._split_timer.setInterval(0)
+        self._split_timer.timeout.connect(self._fit_split)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
+        lay.setSpacing(4)
         lay.addWidget(self.header)
         lay.addWidget(split, 1)
-        self.setMinimumSize(760, 460)
+        self.setMinimumSize(MIN_W, MIN_H)
 
         self.when_seen = WhenSeen(self)
         self.shown_grad = None
@@ -121,6 +152,49 @@ class BackwardPanel(QWidget):
         state.batchTrained.connect(self._on_state_batch_trained)
         state.historyReset.connect(self._on_state_history_reset)
         self._on_state_history_reset()
+
+    # ---- arrangement -------------------------------------------------------------------------
+    def _add_norms_tab(self):
+        self.detail.addTab(self.norms, "Gradient norms")
+        self.detail.setTabToolTip(1, self._norms_tip)
+
+    def norms_beside(self) -> bool:
+        """The norm plot is beside the formulas and dW (a wide panel), not in a tab."""
+        return self.norms.parentWidget() is self.lower
+
+    def _fit_split(self):
+        """TREE_SHARE of the height to the table, the rest to the detail (each at least its
+        minimum), until the learner drags the splitter."""
+        if self._split_by_hand:
+            return
+        total = self.split.height() - self.split.handleWidth()
+        tree = max(TREE_MIN_H, min(round(total * TREE_SHARE), total - DETAIL_MIN_H))
+        self.split.setSizes([tree, max(total - tree, 0)])
+
+    def _on_split_moved(self, _pos, _index):
+        self._split_by_hand = True
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        self._split_timer.start()           # once the layout has given the splitter its size
+        wide = self.width() >= WIDE_PX
+        if wide == self.norms_beside():
+            return
+        if wide:                            # all three side by side
+            current = self.detail.currentIndex()
+            self.detail.removeTab(1)
+            self.lower.addWidget(self.norms)
+            self.norms.setToolTip(self._norms_tip)
+            self.lower.setSizes([330, 250, 450])
+            self.detail.tabBar().setVisible(False)
+            if current == 1:
+                self.detail.setCurrentIndex(0)
+        else:                               # two tabs
+            self.norms.setToolTip("")
+            self._add_norms_tab()
+            self.detail.tabBar().setVisible(True)
+            self.lower.setSizes([330, 250])
+        self.norms.show()
 
     # ---- model -> view -----------------------------------------------------------------------
     def showEvent(self, event):
