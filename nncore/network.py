@@ -353,7 +353,13 @@ class Network:
             target[...] = sources[k]
 
     def rng_state(self) -> dict:
-        return copy.deepcopy(self.rng.bit_generator.state)
+        """A copy of the generator's state (for a snapshot): PCG64, numpy's default, builds a
+        new dict of ints at each read, which nothing shares; other bit generators' states may
+        hold arrays, which are copied."""
+        state = self.rng.bit_generator.state
+        return state if isinstance(self.rng.bit_generator, np.random.PCG64) else \
+            copy.deepcopy(state)
 
     def set_rng_state(self, state: dict) -> None:
-        self.rng.bit_generator.state = copy.deepcopy(state)
+        # the generator copies the values into its own memory: ``state`` stays the caller's
+        self.rng.bit_generator.state = state

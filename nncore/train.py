@@ -22,6 +22,7 @@ import numpy as np
 from .errors import DataError, TrainingError
 from .history import EpochEvent, History
 from .losses import class_indices, predict_proba
+from .layers.activations import Softmax
 from .metrics import accuracy, confusion_matrix
 
 
@@ -139,6 +140,12 @@ class Trainer:
         self._speed = None
         self._epoch_sums = (0.0, 0.0, 0, 0.0)   # loss*n, correct, n, seconds
         self._chance_loss = _chance_loss(loss, self.y_train, self.net.output_shape)
+        # Class indices of the training labels (checked above), for each batch's accuracy;
+        # None when the network's output is not one score per class.
+        out_shape = self.net.output_shape
+        self._labels = class_indices(self.y_train, out_shape[0]) \
+            if len(out_shape) == 1 and self.y_train.ndim <= 2 else None
+        self._ends_in_softmax = bool(self.net.layers) and isinstance(self.net.layers[-1], Softmax)
         self._new_order()
         self.good_state = self.snapshot()
 
@@ -181,7 +188,8 @@ class Trainer:
                 for layer in self.net.layers:
                     out = layer.forward(out, True)
                     layer.last_output = out   # kept for nncore.inspect.layer_reports
-                _check_probabilities(self.loss, out)
+                if not self._ends_in_softmax:   # a Softmax's output always is probabilities
+                    _check_probabilities(self.loss, out)
                 loss = self.loss.forward(out, y)
                 # A training step needs no dL/d(input images): the first weight layer skips it.
                 self.net.backward(self.loss.backward(), input_grad=False)
@@ -195,7 +203,7 @@ class Trainer:
             self.net.set_rng_state(rng_state)
             raise
         self.optimizer.step()
-        acc = self._batch_accuracy(out, y)
+        acc = self._batch_accuracy(out, idx)
         dt = time.perf_counter() - t0
         speed = len(idx) / dt if dt > 0 else 0.0
         self._speed = speed if self._speed is None else 0.9 * self._speed + 0.1 * speed
@@ -211,10 +219,12 @@ class Trainer:
             event.epoch_event = self._finish_epoch()
         return event
 
-    def _batch_accuracy(self, out, y):
-        if out.ndim != 2:
+    def _batch_accuracy(self, out, idx):
+        """Accuracy on the training samples ``idx`` (their labels were checked once, at the
+        start: ``self._labels``)."""
+        if out.ndim != 2 or self._labels is None:
             return float("nan")
-        return accuracy(class_indices(y, out.shape[1]), out.argmax(axis=1))
+        return float(np.count_nonzero(out.argmax(axis=1) == self._labels[idx])) / len(idx)
 
     def _layer_state_arrays(self):
         for i, layer in enumerate(self.net.layers):
