@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 import pytest
+from PySide6.QtWidgets import QPushButton
 
 from app.recovery import RecoveryWriter, read_summary
 
@@ -60,7 +61,7 @@ def test_after_a_crash_the_next_launch_offers_and_restores_the_session(qtbot, wi
         assert "Flatten → Dense 128 → ReLU → Dense 10 → Softmax (101,770 weights)" in info
         assert "2 epochs and 4 batches (24 batches in all) on mnist" in info
         with qtbot.waitSignal(other.controller.projectOpened, timeout=10_000):
-            click(qtbot, box.findChild(type(button(other, "trainButton")), "restoreButton"))
+            click(qtbot, box.findChild(QPushButton, "restoreButton"))
         o = other.state
         qtbot.waitUntil(lambda: o.snapshot is not None and o.snapshot.step == 24,
                         timeout=10_000)
@@ -92,7 +93,7 @@ def test_discard_removes_the_recovery_file(qtbot, tiny_mnist):
     try:
         qtbot.waitUntil(lambda: has_message_box("recoveryDialog"), timeout=5_000)
         box = message_boxes("recoveryDialog")[0]
-        click(qtbot, box.findChild(type(button(w, "trainButton")), "discardButton"))
+        click(qtbot, box.findChild(QPushButton, "discardButton"))
         assert not path.exists() and w.state.project_path == ""
     finally:
         w.close()
