@@ -14,6 +14,15 @@ the front. A window less tall than COMPACT_HEIGHT has the accuracy plot as a tab
 group instead of a row of its own. On a smaller screen the window is smaller
 (``fitted_size``) and the columns shrink in proportion, never the Training panel below what
 its buttons need.
+
+The arrangement follows the window's height, not only at launch and on Reset layout: a window
+made less tall than COMPACT_HEIGHT (moved from a large screen to a laptop, or resized) puts
+the accuracy plot into the top group, once, when it crosses the line, and only if the plot is
+still in its own row; the rest of what the learner arranged stays as it is. Made tall again,
+it goes back to the arrangement it had before, if nothing was rearranged in between (or to
+the default, if it started compact and nothing was rearranged). A learner who rearranges the
+docks after such a switch keeps their arrangement: nothing changes again until the next
+crossing, and then only where the docks are still where the switch left them.
 """
 from __future__ import annotations
 
@@ -22,7 +31,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QTabBar, QWidget
 
 #: Room left around the window for its frame and title bar, in pixels.
@@ -35,6 +44,9 @@ _RIGHT_ROWS = (400, 150, 250)
 #: next to the loss plot (three rows left the matrix and the pad less than 200 px at 768).
 COMPACT_HEIGHT = 800
 _COMPACT_ROWS = (62, 38)                # per cent
+#: A resize is acted on once the window has kept its height this long (ms): one switch after
+#: a drag, not one per step of it.
+SETTLE_MS = 150
 #: The Training panel is never narrower than this (its buttons and fields fit).
 TRAINING_MIN_WIDTH = 250
 
@@ -82,12 +94,22 @@ def inspection_group(name: str) -> str:
     return _INSPECTION_GROUPS.get(name, "loss")
 
 
-class DockLayout:
+class DockLayout(QObject):
     def __init__(self, window: QMainWindow):
+        super().__init__(window)
         self.window = window
         self.docks: dict[str, QDockWidget] = {}
         self.order: list[str] = []
         self.groups: dict[str, list[str]] = {"loss": [], "bottom": []}   # tabified docks
+        # following the height (see the module's docstring)
+        self._short = window.height() < COMPACT_HEIGHT      # as last acted on
+        self._before_switch = None      # the dock state before the last switch to compact
+        self._switched_to = None        # the docks' places right after the last switch
+        self._settle = QTimer(self)
+        self._settle.setSingleShot(True)
+        self._settle.setInterval(SETTLE_MS)
+        self._settle.timeout.connect(self._on_settle_timeout)
+        window.installEventFilter(self)
         window.setDockNestingEnabled(True)
         window.setCorner(Qt.BottomLeftCorner, Qt.LeftDockWidgetArea)
         window.setCorner(Qt.BottomRightCorner, Qt.RightDockWidgetArea)
@@ -113,10 +135,10 @@ class DockLayout:
     def apply_default(self) -> None:
         """Put every dock where it starts."""
         w, d = self.window, self.docks
+        for dock in d.values():             # docked first: a floating dock removed and added
+            dock.setFloating(False)         # again stayed floating
         for dock in d.values():
             w.removeDockWidget(dock)
-        for dock in d.values():
-            dock.setFloating(False)
         w.addDockWidget(Qt.LeftDockWidgetArea, d["palette"])
         w.splitDockWidget(d["palette"], d["network"], Qt.Horizontal)
         w.splitDockWidget(d["network"], d["properties"], Qt.Vertical)
@@ -124,6 +146,8 @@ class DockLayout:
         w.splitDockWidget(d["loss"], d["training"], Qt.Horizontal)
         first = self.groups["bottom"][0]
         compact = w.height() < COMPACT_HEIGHT
+        self._short = compact
+        self._settle.stop()
         if compact:
             w.splitDockWidget(d["loss"], d[first], Qt.Vertical)
             w.tabifyDockWidget(d["loss"], d["accuracy"])
@@ -148,20 +172,131 @@ class DockLayout:
         w.resizeDocks([d["network"], d["properties"]], [round(r * sy) for r in _LEFT_ROWS],
                       Qt.Vertical)
         if compact:
-            w.resizeDocks([d["loss"], d[first]],
-                          [round(r * w.height() / 100) for r in _COMPACT_ROWS], Qt.Vertical)
+            self._resize_compact_rows()
         else:
             w.resizeDocks([d["loss"], d["accuracy"], d[first]],
                           [round(r * sy) for r in _RIGHT_ROWS], Qt.Vertical)
         self.polish_tabs()
+        # going tall from here is the default's business, as long as nothing is rearranged
+        self._before_switch = None
+        self._switched_to = self.places() if compact else None
+
+    def _resize_compact_rows(self) -> None:
+        w, d = self.window, self.docks
+        w.resizeDocks([d["loss"], d[self.groups["bottom"][0]]],
+                      [round(r * w.height() / 100) for r in _COMPACT_ROWS], Qt.Vertical)
+
+    # ---- following the window's height -------------------------------------------------------
+    def places(self, skip: str | None = None) -> tuple:
+        """Where every dock is (floating, hidden, area, the docks tabbed with it): what a
+        learner changes by rearranging; which tab is in front and the sizes are left out
+        (and the dock ``skip``)."""
+        w = self.window
+        out = []
+        for key, dock in self.docks.items():
+            if key == skip:
+                continue
+            tabbed = frozenset(k for k, other in self.docks.items()
+                               if other in w.tabifiedDockWidgets(dock) and k != skip)
+            out.append((key, dock.isFloating(), dock.isHidden(), w.dockWidgetArea(dock),
+                        tabbed))
+        return tuple(out)
+
+    def arrangement(self) -> str | None:
+        """"compact" (the accuracy plot is a tab beside the loss plot), "tall" (it has a row
+        of its own below it) or None (the learner put it elsewhere, floated or closed it)."""
+        w, d = self.window, self.docks
+        if "accuracy" not in d or "loss" not in d:
+            return None
+        acc, loss = d["accuracy"], d["loss"]
+        if acc.isFloating() or acc.isHidden() or loss.isFloating() or loss.isHidden():
+            return None
+        if acc in w.tabifiedDockWidgets(loss):
+            return "compact"
+        if not w.tabifiedDockWidgets(acc) and w.dockWidgetArea(acc) == w.dockWidgetArea(loss) \
+                and acc.geometry().top() >= loss.geometry().bottom():
+            return "tall"
+        return None
+
+    def eventFilter(self, obj, event) -> bool:
+        if obj is self.window:
+            kind = event.type()
+            if kind == QEvent.Type.Resize:
+                if self.window.isVisible():
+                    self._settle.start()
+                else:                       # sized before it is shown: that is its start
+                    self._short = self.window.height() < COMPACT_HEIGHT
+            elif kind == QEvent.Type.Show:
+                self._settle.stop()
+                self._short = self.window.height() < COMPACT_HEIGHT
+        return False
+
+    def _on_settle_timeout(self) -> None:
+        w = self.window
+        if not w.isVisible() or w.isMinimized():
+            return
+        short = w.height() < COMPACT_HEIGHT
+        if short == self._short:
+            return                          # no crossing: whatever the learner did stays
+        self._short = short
+        if short:
+            self.make_compact()
+        else:
+            self.make_tall()
+
+    def _fronts(self) -> list[QDockWidget]:
+        """The docks shown in front of their tab groups."""
+        return [d for d in self.docks.values()
+                if not d.isHidden() and not d.visibleRegion().isEmpty()]
+
+    def make_compact(self) -> bool:
+        """The accuracy plot from its own row into the top group (only if it is in that row);
+        the tabs in front stay in front. True if it moved."""
+        if self.arrangement() != "tall":
+            return False
+        w, d = self.window, self.docks
+        fronts = self._fronts()
+        self._before_switch = w.saveState()
+        w.tabifyDockWidget(d["loss"], d["accuracy"])
+        for dock in fronts:
+            dock.raise_()
+        bottom = d[self.groups["bottom"][0]]
+        if not bottom.isFloating() and w.dockWidgetArea(bottom) == w.dockWidgetArea(d["loss"]):
+            self._resize_compact_rows()
+        self.polish_tabs()
+        self._switched_to = self.places()
+        return True
+
+    def make_tall(self) -> bool:
+        """Back to the arrangement before the switch to compact (or the default one, if it
+        started compact), but only if the docks are still where the switch (or the default)
+        put them. True if it changed."""
+        if self.arrangement() != "compact" or self._switched_to is None \
+                or self.places() != self._switched_to:
+            return False
+        w = self.window
+        if self._before_switch is not None:
+            before = self._before_switch
+            self._before_switch = self._switched_to = None
+            w.restoreState(before)
+            self.polish_tabs()
+            return True
+        fronts = [dock for dock in self._fronts() if dock is not self.docks["accuracy"]]
+        self.apply_default()
+        for dock in fronts:
+            dock.raise_()
+        return True
 
     def place(self, dock: QDockWidget) -> None:
         """Add a dock made after the default layout to its tab group, behind the others."""
         key = next(k for k, v in self.docks.items() if v is dock)
         group = next((g for g, keys in self.groups.items() if key in keys), None)
         anchor = self.docks["loss"] if group == "loss" else self.docks[self.groups["bottom"][0]]
+        ours = self._switched_to is not None and self._switched_to == self.places(skip=key)
         self.window.tabifyDockWidget(anchor, dock)
         anchor.raise_()
+        if ours:                            # the arrangement is still the one we made
+            self._switched_to = self.places()
 
     def polish_tabs(self) -> None:
         """Whole titles on the tabs of tabbed docks; arrows when they do not fit."""
