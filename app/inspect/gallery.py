@@ -332,6 +332,7 @@ class ImageDetail(QWidget):
         key.addWidget(self.saliency_for, 1)
         key.addWidget(SignedLegend())
         col.addLayout(key)
+        col.addStretch(1)               # both pictures at the top, whatever the height
         pics.addLayout(col)
         left.addLayout(pics)
         left.addWidget(heading("Softmax output", 9))
