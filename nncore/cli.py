@@ -42,6 +42,7 @@ import numpy as np
 
 from .errors import DataError, ModelFileError, NNCoreError, SpecError
 from .network import infer_shapes
+from .threads import ThreadChooser
 
 EXIT_BAD_INPUT = 2
 EXIT_DIVERGED = 1
@@ -372,6 +373,10 @@ def parse_args(argv):
                     help="also load the layers, losses and optimizers in FOLDER's .py files "
                          "(the default plugin folder, $NN_STUDIO_PLUGINS or "
                          "~/.nn-studio/plugins, is always loaded)")
+    ap.add_argument("--threads", type=int, metavar="N",
+                    help="BLAS threads for the matrix products (default: chosen by timing "
+                         "the training steps, which keeps up with other programs' load; "
+                         "OPENBLAS_NUM_THREADS in the environment also fixes it)")
     ap.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     ap.add_argument("--out", help="output folder (default: runs/<spec file name without .json>)")
     ap.add_argument("--no-plots", action="store_true",
@@ -440,6 +445,24 @@ def load_plugin_folders(extra, stderr) -> None:
                       flush=True)
 
 
+def _choose_threads(n):
+    """For ``--threads``: a fixed count (a threadpoolctl limiter, to restore afterwards), else
+    a ThreadChooser, or None (the environment decides, or one core, or no threadpoolctl)."""
+    if n is None:
+        chooser = ThreadChooser.for_this_machine()
+        if chooser is not None:
+            chooser.start()
+        return chooser
+    if n < 1:
+        raise UserError(f"--threads must be a whole number >= 1, received {n}")
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        raise UserError("--threads needs threadpoolctl (pip install threadpoolctl); or set "
+                        "OPENBLAS_NUM_THREADS in the environment") from None
+    return threadpool_limits(limits=n, user_api="blas")
+
+
 def run(args, stdout=None, stderr=None) -> int:
     from .session import build_trainer, prepare_data
     from .train import Diverged
@@ -480,6 +503,8 @@ def run(args, stdout=None, stderr=None) -> int:
         p(table_row(ev))
 
     status, problem = 0, None
+    threads = _choose_threads(getattr(args, "threads", None))
+    trainer.threads = threads if isinstance(threads, ThreadChooser) else None
     with _StopOnCtrlC() as ctrl_c:
         try:
             trainer.fit(config.epochs, on_batch=on_batch, on_epoch=on_epoch,
@@ -492,6 +517,11 @@ def run(args, stdout=None, stderr=None) -> int:
         finally:
             if bar is not None:
                 bar.clear()
+            if isinstance(threads, ThreadChooser):
+                p(f"BLAS: {threads.describe()}")
+                threads.finish()
+            elif threads is not None:
+                threads.restore_original_limits()
     if ctrl_c.requested():
         status, problem = EXIT_INTERRUPTED, (f"interrupted in epoch {trainer.epoch + 1} after "
                                              f"batch {trainer.batch}; the model is saved as it "

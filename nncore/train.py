@@ -131,6 +131,8 @@ class Trainer:
         self.base_lr = optimizer.lr
         self.divergence_factor = divergence_factor
         self.rng = np.random.default_rng(seed)
+        #: An ``nncore.threads.ThreadChooser`` told how long each step took, or None.
+        self.threads = None
         self.history = History()
         self.epoch = 0          # epochs completed
         self.batch = 0          # batches done in the current epoch
@@ -205,6 +207,8 @@ class Trainer:
         self.optimizer.step()
         acc = self._batch_accuracy(out, idx)
         dt = time.perf_counter() - t0
+        if self.threads is not None:
+            self.threads.observe(dt, len(idx))
         speed = len(idx) / dt if dt > 0 else 0.0
         self._speed = speed if self._speed is None else 0.9 * self._speed + 0.1 * speed
         self.step += 1

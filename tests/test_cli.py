@@ -1,11 +1,12 @@
 """nn-train end to end on a tiny IDX data set made here, its error messages, and the presets."""
 import json
+import os
 
 import numpy as np
 import pytest
 
 import resources
-from nncore import Network, cli, io
+from nncore import Network, cli, io, threads
 from nncore.data import write_idx
 from nncore.session import TrainingConfig
 
@@ -116,6 +117,23 @@ def test_bad_input_is_one_clear_line(tmp_path, data_dir, capsys, make, expected)
     assert code == cli.EXIT_BAD_INPUT
     assert err.startswith("nn-train: error: ") and expected in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_blas_threads_chosen_by_timing_or_fixed(tmp_path, data_dir, capsys):
+    from threadpoolctl import threadpool_info
+    before = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    spec = write_json(tmp_path / "net.json", MLP)
+    base = [spec, "--dataset", data_dir, "--epochs", 1, "--no-plots", "--out", tmp_path / "o"]
+    code, out, err = run_cli(capsys, *base)
+    assert code == 0, err
+    if (os.cpu_count() or 1) > 1 and not threads.user_chose_threads():
+        assert "BLAS: " in out and "thread" in out.split("BLAS: ")[1]
+    code, out, err = run_cli(capsys, *base, "--threads", 1)
+    assert code == 0, err
+    after = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    assert after == before                              # put back after the run
+    code, _, err = run_cli(capsys, *base, "--threads", 0)
+    assert code == cli.EXIT_BAD_INPUT and "--threads must be a whole number >= 1" in err
 
 
 def test_bad_data_and_settings(tmp_path, capsys):
