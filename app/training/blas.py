@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import os
 
-#: Environment variables in which a user may have chosen BLAS's threads.
-THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
-                    "BLIS_NUM_THREADS")
+from nncore.threads import user_chose_threads
 
 
 def training_threads(cores: int | None = None) -> int:
@@ -30,7 +28,7 @@ def training_threads(cores: int | None = None) -> int:
 def limit_for_training(environ=os.environ) -> int | None:
     """Set BLAS's threads for training (process-wide: BLAS has one pool). Returns the number
     set, or None if the user's environment decides or threadpoolctl is missing."""
-    if any(environ.get(var) for var in THREAD_VARIABLES):
+    if user_chose_threads(environ):
         return None
     try:
         from threadpoolctl import threadpool_limits
