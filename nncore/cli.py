@@ -42,7 +42,7 @@ import numpy as np
 
 from .errors import DataError, ModelFileError, NNCoreError, SpecError
 from .network import infer_shapes
-from .threads import ThreadChooser
+from .threads import ThreadChooser, every_core_but_one, user_chose_threads
 
 EXIT_BAD_INPUT = 2
 EXIT_DIVERGED = 1
@@ -373,10 +373,13 @@ def parse_args(argv):
                     help="also load the layers, losses and optimizers in FOLDER's .py files "
                          "(the default plugin folder, $NN_STUDIO_PLUGINS or "
                          "~/.nn-studio/plugins, is always loaded)")
-    ap.add_argument("--threads", type=int, metavar="N",
-                    help="BLAS threads for the matrix products (default: chosen by timing "
-                         "the training steps, which keeps up with other programs' load; "
-                         "OPENBLAS_NUM_THREADS in the environment also fixes it)")
+    ap.add_argument("--threads", metavar="N|auto",
+                    help="BLAS threads for the matrix products: a number, or auto (chosen by "
+                         "timing the steps: fastest when other programs load the machine, "
+                         "but two runs are then not bit-identical, since the products' "
+                         "rounding depends on the threads). Default: every core but one, as "
+                         "the window trains, so the same seed gives the window's numbers; "
+                         "OPENBLAS_NUM_THREADS in the environment also sets it")
     ap.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     ap.add_argument("--out", help="output folder (default: runs/<spec file name without .json>)")
     ap.add_argument("--no-plots", action="store_true",
@@ -445,19 +448,37 @@ def load_plugin_folders(extra, stderr) -> None:
                       flush=True)
 
 
-def _choose_threads(n):
-    """For ``--threads``: a fixed count (a threadpoolctl limiter, to restore afterwards), else
-    a ThreadChooser, or None (the environment decides, or one core, or no threadpoolctl)."""
-    if n is None:
+def _threads_now():
+    from threadpoolctl import threadpool_info
+    counts = [i["num_threads"] for i in threadpool_info() if i.get("user_api") == "blas"]
+    return counts[0] if counts else "?"
+
+
+def _choose_threads(value):
+    """For ``--threads``: a ThreadChooser for "auto"; else a threadpoolctl limiter holding a
+    fixed count (to restore afterwards): the number given, or by default every core but one;
+    None when the environment sets the threads (and no number was given)."""
+    if value is not None and str(value).strip().lower() == "auto":
         chooser = ThreadChooser.for_this_machine()
         if chooser is not None:
             chooser.start()
         return chooser
-    if n < 1:
-        raise UserError(f"--threads must be a whole number >= 1, received {n}")
+    if value is None:
+        if user_chose_threads():
+            return None
+        n = every_core_but_one()
+    else:
+        try:
+            n = int(value)
+        except ValueError:
+            n = 0
+        if n < 1:
+            raise UserError(f"--threads must be a whole number >= 1 or auto, received {value}")
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
+        if value is None:
+            return None
         raise UserError("--threads needs threadpoolctl (pip install threadpoolctl); or set "
                         "OPENBLAS_NUM_THREADS in the environment") from None
     return threadpool_limits(limits=n, user_api="blas")
@@ -521,6 +542,7 @@ def run(args, stdout=None, stderr=None) -> int:
                 p(f"BLAS: {threads.describe()}")
                 threads.finish()
             elif threads is not None:
+                p(f"BLAS: {_threads_now()} thread(s)")
                 threads.restore_original_limits()
     if ctrl_c.requested():
         status, problem = EXIT_INTERRUPTED, (f"interrupted in epoch {trainer.epoch + 1} after "

@@ -22,8 +22,13 @@ A run starts with every core but one (safe when other programs run: the cost of 
 is ~10%, not 10x), and tries every core early.
 
 Medians of ``probe`` steps are compared, each after ``settle`` steps that are not counted
-(threads waking, caches refilling). It never changes what is computed, only how fast: the
-products give the same numbers whatever the threads (OpenBLAS splits the output, not the sums).
+(threads waking, caches refilling).
+
+It is not the default (``nn-train --threads auto`` asks for it): OpenBLAS rounds a product a
+little differently with a different number of threads (its kernels for one thread and for
+several are not the same), so a run in which the count changes is not bit-identical to another
+run with the same seed, which a learner comparing two runs expects. By default training uses
+``every_core_but_one()`` threads, fixed, in the window and in ``nn-train`` alike.
 
 A number the user set in the environment (``OPENBLAS_NUM_THREADS``, ``OMP_NUM_THREADS``, ...)
 is never overridden: ``ThreadChooser.for_this_machine`` then returns None, as it does without
@@ -42,6 +47,14 @@ THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"
 def user_chose_threads(environ=os.environ) -> bool:
     """True when the environment sets BLAS's threads (the user's choice, to respect)."""
     return any(environ.get(var) for var in THREAD_VARIABLES)
+
+
+def every_core_but_one(cores: int | None = None) -> int:
+    """The default number of BLAS threads for training, in the window and in ``nn-train``:
+    every core but one (at least one), so that one core is left to the window's drawing or
+    to other programs, and a BLAS thread rarely has to share its core."""
+    cores = cores if cores is not None else (os.cpu_count() or 1)
+    return max(1, cores - 1)
 
 
 def blas_controls():
@@ -159,8 +172,6 @@ class ThreadChooser:
 
     def describe(self) -> str:
         """One line for a log: the count in use and how it was chosen."""
-        text = f"{self.current} BLAS thread{'s' if self.current != 1 else ''}"
-        if self.trials:
-            text += (f" (chosen by timing: {self.trials} trial{'s' if self.trials != 1 else ''}"
-                     f", {self.switches} switch{'es' if self.switches != 1 else ''})")
-        return text
+        return (f"{self.current} thread{'s' if self.current != 1 else ''} at the end (auto: "
+                f"{self.trials} trial{'s' if self.trials != 1 else ''}, {self.switches} "
+                f"switch{'es' if self.switches != 1 else ''})")

@@ -125,15 +125,19 @@ def test_blas_threads_chosen_by_timing_or_fixed(tmp_path, data_dir, capsys):
     spec = write_json(tmp_path / "net.json", MLP)
     base = [spec, "--dataset", data_dir, "--epochs", 1, "--no-plots", "--out", tmp_path / "o"]
     code, out, err = run_cli(capsys, *base)
+    if not threads.user_chose_threads():         # default: every core but one
+        assert f"BLAS: {threads.every_core_but_one()} thread(s)" in out
+    code, out, err = run_cli(capsys, *base, "--threads", 1)
+    assert code == 0 and "BLAS: 1 thread(s)" in out, err
+    code, out, err = run_cli(capsys, *base, "--threads", "auto")
     assert code == 0, err
     if (os.cpu_count() or 1) > 1 and not threads.user_chose_threads():
-        assert "BLAS: " in out and "thread" in out.split("BLAS: ")[1]
-    code, out, err = run_cli(capsys, *base, "--threads", 1)
-    assert code == 0, err
+        assert "at the end (auto: " in out.split("BLAS: ")[1]
     after = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
-    assert after == before                              # put back after the run
-    code, _, err = run_cli(capsys, *base, "--threads", 0)
-    assert code == cli.EXIT_BAD_INPUT and "--threads must be a whole number >= 1" in err
+    assert after == before                              # put back after each run
+    for bad in (0, "many"):
+        code, _, err = run_cli(capsys, *base, "--threads", bad)
+        assert code == cli.EXIT_BAD_INPUT and "whole number >= 1 or auto" in err
 
 
 def test_bad_data_and_settings(tmp_path, capsys):

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import os
 
-from nncore.threads import user_chose_threads
+from nncore.threads import every_core_but_one, user_chose_threads
 
 
 def training_threads(cores: int | None = None) -> int:
-    """BLAS threads for the training worker: every core but one (at least one)."""
-    cores = cores if cores is not None else (os.cpu_count() or 1)
-    return max(1, cores - 1)
+    """BLAS threads for the training worker: every core but one (at least one), as
+    ``nn-train`` also trains by default (so the same seed gives the same numbers)."""
+    return every_core_but_one(cores)
 
 
 def limit_for_training(environ=os.environ) -> int | None:
