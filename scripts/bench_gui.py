@@ -10,9 +10,10 @@ What it measures, with the default network and settings on the full built-in MNI
 2. Throughput: samples per second of a whole training run in the window (pressing Train until
    the run is over: the app's 10 epochs, evaluation after each included) against training the
    same network with the same settings headless, the way ``nn-train`` does it
-   (``Trainer.fit``): with NumPy's default BLAS threads, as ``nn-train`` starts, and with the
-   window's (one BLAS thread per core but one). Runs alternate, each in a fresh process
-   started the way its command starts, with fresh settings, and medians are reported.
+   (``Trainer.fit``): with the BLAS threads ``nn-train`` uses by default, which are the
+   window's (every core but one), and with NumPy's default, every core (``nn-train --threads
+   N``; faster on a quiet machine, many times slower when another program holds a core). Runs
+   alternate, each in a fresh process with fresh settings, and medians are reported.
 3. Responsiveness, in runs of their own (``--stall-epochs``, two epoch ends): a 5 ms timer in
    the GUI thread records the longest gap between its ticks, the longest stall of the event
    loop, how much of it the GUI thread spent computing and how long it waited for a core
@@ -499,8 +500,9 @@ def main(argv=None) -> int:
     others = _median([x["others"] for k in kinds for x in runs[k] if "others" in x])
     print(f"medians over {args.rounds} rounds (other processes kept {others:.2f} of "
           f"{os.cpu_count()} cores busy, median over the throughput runs):")
-    print(f"  headless, nn-train's BLAS threads   {med('headless'):9,.0f} samples/s")
-    print(f"  headless, the window's BLAS threads {med('headless-app-threads'):9,.0f} samples/s")
+    print(f"  headless, BLAS on every core        {med('headless'):9,.0f} samples/s")
+    print(f"  headless as nn-train trains (every core but one, as the window) "
+          f"{med('headless-app-threads'):9,.0f} samples/s")
     def spread(kind, key):
         values = [x[key] for x in stall_runs[kind]]
         return (f"{_median(values):.0f} ms (rounds: "
@@ -512,8 +514,9 @@ def main(argv=None) -> int:
                        ("window-all-cores", "window, BLAS on every core")):
         if kind not in runs:
             continue
-        print(f"  {what:35s} {med(kind):9,.0f} samples/s = {ratio(kind, 'headless'):.0%} of "
-              f"nn-train's, {ratio(kind, 'headless-app-threads'):.0%} of the same threads', "
+        print(f"  {what:35s} {med(kind):9,.0f} samples/s = "
+              f"{ratio(kind, 'headless-app-threads'):.0%} of nn-train's (same threads), "
+              f"{ratio(kind, 'headless'):.0%} of headless on every core, "
               f"GUI thread {med(kind, 'gui_cpu'):.0%} of a core")
         print(f"  {'':35s} longest stall {spread(kind, 'stall_ms')}, 99th percentile "
               f"{spread(kind, 'p99_stall_ms')}, longest without the GUI thread's waits for "
