@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (QHeaderView, QPlainTextEdit, QSplitter, QTabWidge
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from ..views.plot_panel import SteadyAxes
-from .common import SIGNED_CMAP, ImagePane, LinesLabel, WhenSeen, mosaic
+from .common import SIGNED_CMAP, FittedSplitter, ImagePane, LinesLabel, WhenSeen, mosaic
 
 COLUMNS = ["layer", "input → output", "act. mean ± std", "zeros", "min … max", "dL/dY",
            "‖dL/dY‖"]
@@ -122,18 +122,8 @@ class BackwardPanel(QWidget):
         self._add_norms_tab()
         self.detail.setMinimumHeight(DETAIL_MIN_H)
         self.tree.setMinimumHeight(TREE_MIN_H)
-        split = self.split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(self.tree)
-        split.addWidget(self.detail)
-        split.setChildrenCollapsible(False)
-        split.setStretchFactor(0, 1)
-        split.setStretchFactor(1, 1)
-        split.splitterMoved.connect(self._on_split_moved)
-        self._split_by_hand = False         # the learner moved it: their sizes stay
-        self._split_timer = QTimer(self)
-        self._split_timer.setSingleShot(True)
-        self._split_timer.setInterval(0)
-        self._split_timer.timeout.connect(self._fit_split)
+        split = self.split = FittedSplitter(Qt.Orientation.Vertical, (self.tree, self.detail),
+                                            self._fit_split)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.setSpacing(4)
@@ -165,18 +155,13 @@ class BackwardPanel(QWidget):
     def _fit_split(self):
         """TREE_SHARE of the height to the table, the rest to the detail (each at least its
         minimum), until the learner drags the splitter."""
-        if self._split_by_hand:
-            return
         total = self.split.height() - self.split.handleWidth()
         tree = max(TREE_MIN_H, min(round(total * TREE_SHARE), total - DETAIL_MIN_H))
         self.split.setSizes([tree, max(total - tree, 0)])
 
-    def _on_split_moved(self, _pos, _index):
-        self._split_by_hand = True
-
     def resizeEvent(self, event):
         super().resizeEvent(event)
-        self._split_timer.start()           # once the layout has given the splitter its size
+        self.split.refit()
         wide = self.width() >= WIDE_PX
         if wide == self.norms_beside():
             return

@@ -11,9 +11,10 @@ import traceback
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, QSize, Qt, Signal
+from PySide6.QtCore import QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage
-from PySide6.QtWidgets import QDockWidget, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QDockWidget, QLabel, QSizePolicy, QSplitter, QVBoxLayout,
+                               QWidget)
 from superqt.utils import create_worker
 
 from ..views.seen import WhenSeen  # noqa: F401  (the panels' drawing waits until they are seen)
@@ -239,6 +240,36 @@ class ProbabilityBars(pg.PlotWidget):
             else:
                 brushes.append(NEUTRAL)
         self.bars.setOpts(x=np.arange(len(self.values)), height=self.values, brushes=brushes)
+
+
+class FittedSplitter(QSplitter):
+    """A splitter whose sizes ``fit()`` chooses — after each ``refit()`` (call it from the
+    panel's resizeEvent), once the layout has given the splitter its size — until the learner
+    drags its handle: from then on their sizes stay. Neither side can be collapsed."""
+
+    def __init__(self, orientation, widgets, fit):
+        super().__init__(orientation)
+        for w in widgets:
+            self.addWidget(w)
+            self.setStretchFactor(self.count() - 1, 1)
+        self.setChildrenCollapsible(False)
+        self.by_hand = False
+        self._fit = fit
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self._apply)
+        self.splitterMoved.connect(self._on_moved)
+
+    def refit(self) -> None:
+        self._timer.start()
+
+    def _apply(self) -> None:
+        if not self.by_hand:
+            self._fit()
+
+    def _on_moved(self, _pos, _index) -> None:
+        self.by_hand = True
 
 
 def reveal(widget: QWidget) -> None:

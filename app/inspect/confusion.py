@@ -10,17 +10,17 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import (QAbstractTableModel, QModelIndex, QPointF, QRectF,
-                            QSortFilterProxyModel, Qt, QTimer, Signal)
+                            QSortFilterProxyModel, Qt, Signal)
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPen
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QListWidget,
-                               QListWidgetItem, QPushButton, QSlider, QSplitter, QStyle,
+                               QListWidgetItem, QPushButton, QSlider, QStyle,
                                QTableView, QTabWidget, QVBoxLayout, QWidget)
 
 from nncore.inspect import normalise_rows, per_class_accuracy
 from nncore.metrics import most_confused, per_class_report
 
-from .common import (JobRunner, LinesLabel, WhenSeen, build_network, make_loss, network_source,
-                     source_step)
+from .common import (FittedSplitter, JobRunner, LinesLabel, WhenSeen, build_network, make_loss,
+                     network_source, source_step)
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 _DIAG = np.array([46, 160, 67], dtype=np.float64)     # correct: green
@@ -338,18 +338,8 @@ class ConfusionPanel(QWidget):
         self.tabs.addTab(self.pairs, "Most confused")
         self.tabs.addTab(self.curves, "Accuracy per class")
 
-        split = self.split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(self.plot_widget)
-        split.addWidget(self.tabs)
-        split.setStretchFactor(0, 1)
-        split.setStretchFactor(1, 1)
-        split.setChildrenCollapsible(False)
-        split.splitterMoved.connect(self._on_split_moved)
-        self._split_by_hand = False         # the learner moved it: their sizes stay
-        self._split_timer = QTimer(self)
-        self._split_timer.setSingleShot(True)
-        self._split_timer.setInterval(0)
-        self._split_timer.timeout.connect(self._fit_split)
+        split = self.split = FittedSplitter(Qt.Orientation.Horizontal,
+                                            (self.plot_widget, self.tabs), self._fit_split)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(top)
@@ -378,7 +368,7 @@ class ConfusionPanel(QWidget):
 
     def resizeEvent(self, event):
         super().resizeEvent(event)
-        self._split_timer.start()           # once the layout has given the splitter its size
+        self.split.refit()
 
     def _table_width(self) -> int:
         """The width the table needs for every column whole."""
@@ -390,8 +380,6 @@ class ConfusionPanel(QWidget):
         """The matrix square (as wide as it is tall, with its axes), the table the rest; when
         both do not fit, the table's headers get shorter ("prec.", "n") before the matrix
         gets smaller: its numbers must stay readable (1366x768)."""
-        if self._split_by_hand:
-            return
         total = self.split.width() - self.split.handleWidth()
         side = self.split.height() + 4          # the left axis as wide as the bottom one is tall
         self._set_short_headers(False)
@@ -405,9 +393,6 @@ class ConfusionPanel(QWidget):
         if short != self.table_model.short:
             self.table_model.set_short(short)
             self._fit_columns()
-
-    def _on_split_moved(self, _pos, _index):
-        self._split_by_hand = True
 
     def _fit_columns(self):
         """Each column as wide as its header or its widest number, whichever is wider, and
@@ -434,7 +419,7 @@ class ConfusionPanel(QWidget):
 
     def showEvent(self, event):
         super().showEvent(event)
-        self._split_timer.start()
+        self.split.refit()
         self.when_seen.catch_up_soon()
 
     def _on_model_entries_changed(self):
