@@ -26,6 +26,16 @@ class FakeMachine:
             chooser.observe(self.speed[self.threads] * samples, samples)
 
 
+def steps_with_two(chooser, steps=1000):
+    """Run ``steps`` steps on the chooser's FakeMachine; how many ran with 2 threads."""
+    m = chooser.set_threads.__self__
+    count = 0
+    for _ in range(steps):
+        count += m.threads == 2
+        chooser.observe(m.speed[m.threads] * 64, 64)
+    return count
+
+
 def make(machine, **kw):
     kw = {"probe": 5, "settle": 2, "interval": 50, "max_interval": 400, **kw}
     chooser = ThreadChooser((1, 2), machine.set, original=2, **kw)
@@ -39,10 +49,7 @@ def test_moves_to_two_threads_on_a_quiet_machine_and_trials_get_rarer():
     assert m.threads == 1                 # starts safe: every core but one
     m.run(c, 20)
     assert c.current == 2 and m.threads == 2 and c.switches == 1     # tried early, and won
-    on_two = 0
-    for _ in range(2000):
-        on_two += m.threads == 2
-        c.observe(m.speed[m.threads] * 64, 64)
+    on_two = steps_with_two(c, 2000)
     assert c.current == 2 and c.switches == 1
     # every trial of 1 thread lost: the waits doubled up to max_interval, so few trials
     assert 3 <= c.trials <= 2000 // 400 + 4 and c.interval == 400
@@ -89,20 +96,9 @@ def test_a_plainly_losing_trial_ends_after_a_few_steps():
     slow_steps = sum(1 for n in m.calls if n == 2)   # one set per trial
     assert slow_steps == c.trials >= 2
     # each trial cost 3 steps with 2 threads, not settle + probe = 7
-    m2 = FakeMachine(m.speed)
-    c2 = make(m2, give_up=100)
-    steps_with_two = []
-    for _ in range(1000):
-        steps_with_two.append(m2.threads == 2)
-        c2.observe(m2.speed[m2.threads] * 64, 64)
-    patient = sum(steps_with_two)
-    m3 = FakeMachine(m.speed)
-    c3 = make(m3, give_up=3)
-    steps_with_two = []
-    for _ in range(1000):
-        steps_with_two.append(m3.threads == 2)
-        c3.observe(m3.speed[m3.threads] * 64, 64)
-    assert sum(steps_with_two) == 3 * c3.trials < patient
+    patient = make(FakeMachine(m.speed), give_up=100)
+    quick = make(FakeMachine(m.speed), give_up=3)
+    assert steps_with_two(quick) == 3 * quick.trials < steps_with_two(patient)
 
 
 def test_finish_puts_back_the_original_count_and_bad_counts_are_refused():
