@@ -87,3 +87,20 @@ def message_boxes(name: str | None = None) -> list[QMessageBox]:
 
 def has_message_box(name: str) -> bool:
     return bool(message_boxes(name))
+
+
+def thumbnail_view(qtbot, width, height):
+    """The gallery's thumbnails in a shown icon-mode list: (view, cells model, delegate)."""
+    from PySide6.QtWidgets import QListView
+    from app.inspect.gallery import CellImagesModel, ThumbDelegate
+    cells = CellImagesModel()
+    view = QListView()
+    qtbot.addWidget(view)
+    view.setViewMode(QListView.ViewMode.IconMode)
+    view.setModel(cells)
+    delegate = ThumbDelegate(cells, view)
+    view.setItemDelegate(delegate)
+    view.resize(width, height)
+    view.show()
+    qtbot.waitExposed(view)
+    return view, cells, delegate

@@ -5,11 +5,10 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
-from PySide6.QtWidgets import QApplication, QListView
+from PySide6.QtWidgets import QApplication
 
 from app.inspect.common import BAD, GOOD
-from app.inspect.gallery import (CELL_W, LABEL_PT, CellImagesModel, ImageDetail, ThumbDelegate,
-                                 probability_text)
+from app.inspect.gallery import CELL_W, LABEL_PT, ImageDetail, probability_text
 from app.inspect.model import InspectModel
 from app.inspect.pad import PadPanel, saliency_overlay
 from app.state import EvalData, StudioState
@@ -17,6 +16,8 @@ from app.views.weights import SIGNED_CMAP
 from nncore import Network
 from nncore.data import Preprocessing
 from nncore.inspect import saliency
+
+from .helpers import thumbnail_view
 
 pytestmark = pytest.mark.usefixtures("gc_in_gui_thread")
 
@@ -137,16 +138,7 @@ def test_thumbnails_show_predicted_and_true_probability_as_labelled_bars(qtbot):
     p[1, 3] = 0.91                                   # a 3 read right
     p[2, 5], p[2, 3] = 0.9995, 0.0004
     labels = np.array([4, 3, 3])
-    cells = CellImagesModel()
-    view = QListView()
-    qtbot.addWidget(view)
-    view.setViewMode(QListView.ViewMode.IconMode)
-    view.setModel(cells)
-    delegate = ThumbDelegate(cells, view)
-    view.setItemDelegate(delegate)
-    view.resize(400, 200)
-    view.show()
-    qtbot.waitExposed(view)
+    view, cells, delegate = thumbnail_view(qtbot, 400, 200)
     names = [str(i) for i in range(10)]
     cells.set_cell([0, 1, 2], images, p, labels, names)
     shot = view.grab().toImage()

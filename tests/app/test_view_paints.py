@@ -8,9 +8,10 @@ import numpy as np
 from app.builder.diagram import NetworkDiagram
 from app.builder.editor import check_spec
 from app.icons import icon
-from app.inspect.gallery import CellImagesModel, ThumbDelegate
 from app.state import Histogram, ModelSnapshot, StudioState, ViewData
 from app.views.weights import HistogramView
+
+from .helpers import thumbnail_view
 
 
 def _hist(counts, lo, hi):
@@ -57,21 +58,11 @@ def test_histogram_paths_follow_each_new_histogram_and_export_as_csv(qtbot, tmp_
 
 
 def test_gallery_thumbnails_are_rendered_again_for_a_new_cell(qtbot):
-    from PySide6.QtWidgets import QListView
     rng = np.random.default_rng(0)
     images = (rng.random((6, 1, 28, 28)) * 255).astype(np.uint8)
     probabilities = rng.dirichlet(np.ones(10), 6)
     labels = np.arange(6)
-    cells = CellImagesModel()
-    view = QListView()
-    qtbot.addWidget(view)
-    view.setViewMode(QListView.ViewMode.IconMode)
-    view.setModel(cells)
-    delegate = ThumbDelegate(cells, view)
-    view.setItemDelegate(delegate)
-    view.resize(400, 300)
-    view.show()
-    qtbot.waitExposed(view)
+    view, cells, delegate = thumbnail_view(qtbot, 400, 300)
     cells.set_cell([0, 1, 2], images, probabilities, labels, [str(i) for i in range(10)])
     first = view.grab().toImage()
     assert sorted(delegate._thumbs) == [0, 1, 2]
