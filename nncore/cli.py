@@ -378,7 +378,7 @@ def parse_args(argv):
                          "timing the steps: fastest when other programs load the machine, "
                          "but two runs are then not bit-identical, since the products' "
                          "rounding depends on the threads). Default: every core but one, as "
-                         "the window trains, so the same seed gives the window's numbers; "
+                         "the window trains; "
                          "OPENBLAS_NUM_THREADS in the environment also sets it")
     ap.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     ap.add_argument("--out", help="output folder (default: runs/<spec file name without .json>)")

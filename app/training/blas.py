@@ -21,7 +21,7 @@ from nncore.threads import every_core_but_one, user_chose_threads
 
 def training_threads(cores: int | None = None) -> int:
     """BLAS threads for the training worker: every core but one (at least one), as
-    ``nn-train`` also trains by default (so the same seed gives the same numbers)."""
+    ``nn-train`` also trains by default."""
     return every_core_but_one(cores)
 
 
