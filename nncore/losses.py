@@ -122,10 +122,12 @@ class CrossEntropyLoss(Loss):
             return float(-log_p[rows, idx].sum() / n)
         tiny = np.finfo(output.dtype).tiny
         self.p = output
-        self.clipped = np.maximum(output, tiny)
         if self.soft is not None:
+            self.clipped = np.maximum(output, tiny)
             return float(-(self.soft * np.log(self.clipped)).sum() / n)
-        return float(-np.log(self.clipped[rows, idx]).sum() / n)
+        # class indices: only the true class's probability of each row matters
+        self.clipped = np.maximum(output[rows, idx], tiny)          # (N,)
+        return float(-np.log(self.clipped).sum() / n)
 
     def backward(self):
         n = self.shape[0]
@@ -141,14 +143,14 @@ class CrossEntropyLoss(Loss):
                 grad -= y
             return grad / self.dtype.type(n)
         tiny = np.finfo(self.dtype).tiny
-        live = self.p >= tiny  # clipped entries carry no gradient
         if self.soft is not None:
+            live = self.p >= tiny  # clipped entries carry no gradient
             return np.where(live, -self.soft / (self.dtype.type(n) * self.clipped), 0).astype(
                 self.dtype)
-        grad = np.zeros(self.shape, dtype=self.dtype)
         rows = np.arange(n)
-        grad[rows, self.idx] = np.where(live[rows, self.idx],
-                                        -1.0 / (n * self.clipped[rows, self.idx]), 0)
+        live = self.p[rows, self.idx] >= tiny
+        grad = np.zeros(self.shape, dtype=self.dtype)
+        grad[rows, self.idx] = np.where(live, -1.0 / (n * self.clipped), 0)
         return grad
 
 

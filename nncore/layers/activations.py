@@ -84,7 +84,10 @@ def gelu_derivative(x):
 
 def softmax(x, axis=1):
     """e^(x_i − max) / Σ_j e^(x_j − max) along ``axis``: subtracting the max avoids overflow."""
-    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    e = np.subtract(x, x.max(axis=axis, keepdims=True))
+    if e.dtype.kind != "f":          # integer scores: exp needs floats
+        e = e.astype(np.float64)
+    np.exp(e, out=e)
     e /= e.sum(axis=axis, keepdims=True)
     return e
 
