@@ -29,9 +29,8 @@ def show_failure(parent, failure, on_rewind=None) -> QMessageBox:
     box.setObjectName("failureDialog")
     box.setAttribute(Qt.WA_DeleteOnClose)
     box.setTextInteractionFlags(Qt.TextSelectableByMouse)
-    if failure.kind == "diverged":
-        box.setInformativeText("What to try: a smaller learning rate (divide it by 10), "
-                               "standardised inputs, or an optimizer such as Adam.")
+    if failure.advice:
+        box.setInformativeText(failure.advice)
     if failure.details:
         box.setDetailedText(failure.details)
     if failure.can_rewind and on_rewind is not None:

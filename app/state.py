@@ -144,6 +144,7 @@ class Failure:
     details: str = ""
     kind: str = "error"         # "error", "diverged", "file", "settings"
     can_rewind: bool = False
+    advice: str = ""            # what to do next (the message box's informative text)
 
 
 class StudioState(QObject):
