@@ -351,7 +351,11 @@ class Trainer:
             epoch_sums=self._epoch_sums, lr=self.optimizer.lr)
 
     def restore(self, state: TrainState) -> None:
-        """Go back to ``state``: weights, optimizer, random generators, position, history."""
+        """Go back to ``state``: weights, optimizer, random generators, position, history.
+
+        A ``good_state`` later than ``state`` belongs to the steps just undone: ``state`` (good
+        when it was taken) becomes the good state instead, so that a later rewind to the good
+        state never jumps forward into them."""
         self.net.set_weights(state.weights)
         self.optimizer.load_state_dict(state.optimizer)
         self.optimizer.lr = state.lr
@@ -363,6 +367,8 @@ class Trainer:
         self.initial_loss, self.smoothed_loss = state.initial_loss, state.smoothed_loss
         self._epoch_sums = state.epoch_sums
         self._speed = None
+        if self.good_state is not None and self.good_state.step > state.step:
+            self.good_state = state
 
 
 def evaluate(net, loss, x, y, batch_size: int = 1000) -> Evaluation:

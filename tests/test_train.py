@@ -149,6 +149,20 @@ def test_snapshot_is_a_copy():
     assert np.array_equal(state.order, kept.order)
 
 
+def test_restoring_an_earlier_state_drops_a_later_good_state():
+    t = trainer(NOISY)
+    t.step_batch()
+    early = t.snapshot()
+    t.fit(1)                                   # an epoch end: the good state moves there
+    assert t.good_state.step > early.step
+    t.restore(early)
+    assert t.good_state is early               # not the epoch end that was undone
+    t.fit(1)
+    later = t.good_state
+    t.restore(t.snapshot())                    # a state at or after the good one: kept
+    assert t.good_state is later
+
+
 # ---- pause / cancel --------------------------------------------------------------------------------
 def test_should_stop_pauses_between_batches_and_resumes_exactly():
     a, b = trainer(NOISY), trainer(NOISY)

@@ -104,19 +104,34 @@ def _data_key(config: TrainingConfig) -> tuple:
 
 def _diverged_details(exc, trainer) -> str:
     """The numbers of a divergence: where, the loss, the learning rate, the last good state."""
-    lines = [f"Reason: {exc.reason}", f"Batch: {exc.step:,} (batches in all)",
-             f"Loss of that batch: {exc.loss:.4g}"]
+    lines = [f"Batch: {exc.step:,} (batches in all)", f"Loss of that batch: {exc.loss:.4g}"]
     if trainer is not None:
         opt = trainer.optimizer
         settings = ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
                              for k, v in opt.get_config().items())
         lines.append(f"Optimizer: {type(opt).__name__} ({settings})")
-        good = trainer.good_state
-        if good is not None:
-            lines.append(f"Last good state: batch {good.step:,}, end of epoch {good.epoch}"
-                         if good.step else "Last good state: the initial weights (no epoch "
-                         "had finished)")
+        lines.append(f"Last good state: {_where(trainer.good_state)}")
     return "\n".join(lines)
+
+
+def _where(state) -> str:
+    """Where a TrainState is, in words: 'batch 2,340 (epoch 3, batch 466 of it)'."""
+    if state is None or not state.step:
+        return "the initial weights"
+    if state.batch == 0:
+        return f"batch {state.step:,}, the end of epoch {state.epoch}"
+    return f"batch {state.step:,} (epoch {state.epoch + 1}, its batch {state.batch:,})"
+
+
+def _diverged_advice(trainer) -> str:
+    """What to do next, with this run's numbers."""
+    rewind = ("Rewind to last good state goes back to " + _where(trainer.good_state) + ". "
+              if trainer is not None else "")
+    lr = getattr(getattr(trainer, "optimizer", None), "lr", None)
+    smaller = (f"set a smaller learning rate first (it is {lr:g}: try {lr / 10:g})"
+               if isinstance(lr, (int, float)) else "set a smaller learning rate first")
+    return (f"{rewind}Before training on, {smaller}; standardised inputs or the Adam "
+            f"optimizer also help.")
 
 
 def failure_from(exc: BaseException, trainer=None) -> Failure:
@@ -125,7 +140,8 @@ def failure_from(exc: BaseException, trainer=None) -> Failure:
     nothing here expects) gets its traceback, for whoever debugs it."""
     if isinstance(exc, Diverged):
         return Failure("Training diverged", f"Training paused: {exc.reason}",
-                       _diverged_details(exc, trainer), kind="diverged", can_rewind=True)
+                       _diverged_details(exc, trainer), kind="diverged", can_rewind=True,
+                       advice=_diverged_advice(trainer))
     if isinstance(exc, MemoryError):
         return Failure("Out of memory",
                        "The computer ran out of memory while training. Make the network smaller "
@@ -329,7 +345,15 @@ class TrainingWorker(QObject):
             return
         self._step_inspected()          # the batch after the click, with its inspection
         self._pause_point = self._trainer.snapshot()
+        self._remember_good(self._pause_point)
         self._set_mode("paused")
+
+    def _remember_good(self, state):
+        """Where training was paused is a good state (the learner saw it, its loss was fine):
+        after a divergence, "Rewind to last good state" goes there if it is the latest."""
+        good = self._trainer.good_state
+        if good is None or good.step < state.step:
+            self._trainer.good_state = state
 
     def _begin_run_if_none(self):
         """Stepping from idle or finished begins a run of ``epochs`` epochs, as Train would."""
@@ -344,6 +368,7 @@ class TrainingWorker(QObject):
         self._begin_run_if_none()
         if self._pause_point is None:
             self._pause_point = self._trainer.snapshot()
+            self._remember_good(self._pause_point)
         self._step_inspected()
         self._set_mode("paused", force=True)
 
@@ -354,6 +379,7 @@ class TrainingWorker(QObject):
         self._begin_run_if_none()
         if self._pause_point is None:
             self._pause_point = self._trainer.snapshot()
+            self._remember_good(self._pause_point)
         self._stop_at_epoch_end = True
         self._set_mode("running")
 
@@ -380,10 +406,8 @@ class TrainingWorker(QObject):
         if target is None:
             return
         self._pending, self._pending_epochs = [], []
-        self._trainer.restore(target)
+        self._trainer.restore(target)   # (a later good state, now undone, becomes this one)
         self._restores += 1
-        self._trainer.good_state = self._trainer.snapshot() if to_good_state else \
-            self._trainer.good_state
         self.historyReset.emit(self._trainer.step, self._trainer.epoch)
         self._set_mode("paused", force=True)
 

@@ -199,6 +199,45 @@ def test_divergence_pauses_explains_and_rewinds_to_the_last_good_state(qtbot, wi
     assert all(np.isfinite(v).all() for v in window.state.snapshot.weights.values())
 
 
+def test_rewind_to_the_good_state_never_jumps_into_steps_rewound_away(qtbot, window):
+    """Step a whole epoch (its end is a good state), rewind to where stepping began, then
+    diverge: the last good state is that start, not the end of the epoch thrown away."""
+    set_small_run(qtbot, window, epochs=50)
+    step = button(window, "stepBatchButton")
+    for n in (1, 2, 3):
+        click(qtbot, step)
+        qtbot.waitUntil(lambda: window.state.history.steps == n)
+    click(qtbot, button(window, "stepEpochButton"))
+    qtbot.waitUntil(lambda: window.state.run_state == "paused"
+                    and window.state.progress.epoch == 1, timeout=15_000)
+    assert window.state.snapshot.step == 10                   # the first epoch's end
+    click(qtbot, button(window, "rewindButton"))              # back to batch 0: one epoch
+    qtbot.waitUntil(lambda: window.state.snapshot.step == 0)
+    type_into(qtbot, settings_field(window, "learningRateField"), "1e6")
+    click(qtbot, button(window, "trainButton"))
+    qtbot.waitUntil(lambda: has_message_box("failureDialog"), timeout=20_000)
+    box = message_boxes("failureDialog")[0]
+    assert window.state.history.steps < 10                    # diverged within the epoch
+    assert "Last good state: the initial weights" in box.detailedText()
+    assert "goes back to the initial weights" in box.informativeText()
+    assert "it is 1e+06: try 100000" in box.informativeText()
+    click(qtbot, box.findChild(QWidget, "rewindGoodButton"))
+    qtbot.waitUntil(lambda: window.state.run_state == "paused"
+                    and window.state.snapshot.step == 0 and loss_points(window) == 0,
+                    timeout=10_000)
+
+
+def test_a_divergence_names_a_mid_epoch_good_state_by_its_batch():
+    from app.training.worker import _where
+    from nncore.train import TrainState
+    def state(step, epoch, batch):
+        return TrainState({}, {}, {}, {}, epoch, batch, np.arange(3), step, None, None,
+                          (0.0, 0.0, 0, 0.0), 0.1)
+    assert _where(state(2340, 4, 466)) == "batch 2,340 (epoch 5, its batch 466)"
+    assert _where(state(2814, 3, 0)) == "batch 2,814, the end of epoch 3"
+    assert _where(None) == _where(state(0, 0, 0)) == "the initial weights"
+
+
 @pytest.mark.qt_log_level_fail("WARNING")
 @pytest.mark.qt_log_ignore(PLATFORM_NOISE)
 def test_closing_during_training_stops_and_joins_the_worker(qtbot, window):
