@@ -138,7 +138,10 @@ class RunHistory:
     which the epoch ended), so batch and epoch points share one axis.
     """
 
-    #: Weight of the newest batch in the smoothed curves (an exponential moving average).
+    #: Weight of the newest batch in the smoothed curves (an exponential moving average), at
+    #: least: with epochs shorter than 2/SMOOTHING − 1 = 39 batches it is 2/(batches + 1), so
+    #: the curve follows about one epoch — the span the epoch points average over. (A fixed
+    #: 0.05 on a 16-batch epoch kept the first batches' loss in the curve for epochs.)
     SMOOTHING = 0.05
     BATCH_CURVES = ("loss", "loss_smooth", "accuracy_smooth")
     EPOCH_CURVES = ("train_loss", "val_loss", "train_accuracy", "val_accuracy")
@@ -155,21 +158,27 @@ class RunHistory:
         return self.curves[name]
 
     # ---- adding ------------------------------------------------------------------------------
-    def _smooth(self, key: str, value: float) -> float:
+    def smoothing(self, batches_per_epoch: int) -> float:
+        """The newest batch's weight in the smoothed curves, for epochs of this many batches."""
+        return max(self.SMOOTHING, 2 / (max(int(batches_per_epoch), 1) + 1))
+
+    def _smooth(self, key: str, value: float, weight: float) -> float:
         prev = self._ema[key]
         if prev is None or not math.isfinite(prev):
             self._ema[key] = value
         elif math.isfinite(value):
-            self._ema[key] = (1 - self.SMOOTHING) * prev + self.SMOOTHING * value
+            self._ema[key] = (1 - weight) * prev + weight * value
         return self._ema[key]
 
     def add_batch(self, event) -> None:
         """Record one nncore.train.BatchEvent."""
         step = event.step
+        weight = self.smoothing(event.batches_per_epoch)
         self.curves["loss"].append(step, event.loss)
-        self.curves["loss_smooth"].append(step, self._smooth("loss", event.loss))
+        self.curves["loss_smooth"].append(step, self._smooth("loss", event.loss, weight))
         if math.isfinite(event.accuracy):
-            self.curves["accuracy_smooth"].append(step, self._smooth("accuracy", event.accuracy))
+            self.curves["accuracy_smooth"].append(
+                step, self._smooth("accuracy", event.accuracy, weight))
         for layer, norm in event.grad_norms.items():
             series = self.grad_norms.get(layer)
             if series is None:
@@ -185,11 +194,12 @@ class RunHistory:
         steps = np.fromiter((e.step for e in events), np.float64, n)
         loss = np.fromiter((e.loss for e in events), np.float64, n)
         acc = np.fromiter((e.accuracy for e in events), np.float64, n)
+        weight = self.smoothing(events[-1].batches_per_epoch)
         self.curves["loss"].extend(steps, loss)
-        self.curves["loss_smooth"].extend(steps, self._smooth_all("loss", loss))
+        self.curves["loss_smooth"].extend(steps, self._smooth_all("loss", loss, weight))
         finite = np.isfinite(acc)
         self.curves["accuracy_smooth"].extend(steps[finite],
-                                              self._smooth_all("accuracy", acc[finite]))
+                                              self._smooth_all("accuracy", acc[finite], weight))
         layers = events[0].grad_norms.keys()
         if all(e.grad_norms.keys() == layers for e in events):
             for layer in layers:
@@ -207,9 +217,9 @@ class RunHistory:
                     series.append(e.step, norm)
         self.steps = events[-1].step
 
-    def _smooth_all(self, key: str, values: np.ndarray) -> np.ndarray:
+    def _smooth_all(self, key: str, values: np.ndarray, weight: float) -> np.ndarray:
         """``_smooth`` of each value in turn (the same arithmetic), as an array."""
-        a, b = self.SMOOTHING, 1 - self.SMOOTHING
+        a, b = weight, 1 - weight
         prev, out = self._ema[key], []
         isfinite = math.isfinite
         for v in values.tolist():

@@ -67,3 +67,32 @@ def test_run_history_rewinds_and_round_trips_through_arrays():
     for name in h.curves:
         np.testing.assert_array_equal(back[name].to_array(), h[name].to_array())
     np.testing.assert_array_equal(back.grad_norms[1].to_array(), h.grad_norms[1].to_array())
+
+
+def test_the_smoothed_loss_follows_about_one_epoch_on_short_epochs():
+    """Tester 3: 16-batch epochs, loss falling from 3.5 to 0.5 — the smoothed curve ended at
+    1.1 with a fixed weight of 0.05; it follows about one epoch now."""
+    def run(batches_per_epoch, steps=48):
+        h = RunHistory(capacity=256)
+        loss = np.linspace(3.5, 0.5, steps)
+        for step in range(1, steps + 1):
+            h.add_batch(BatchEvent(step=step, epoch=(step - 1) // batches_per_epoch,
+                                   batch=(step - 1) % batches_per_epoch + 1,
+                                   batches_per_epoch=batches_per_epoch,
+                                   loss=float(loss[step - 1]), accuracy=0.5,
+                                   samples_per_sec=1.0, lr=0.1, grad_norms={}))
+        return h
+    short = run(16)
+    assert short.smoothing(16) == pytest.approx(2 / 17)
+    last_epoch_mean = np.linspace(3.5, 0.5, 48)[-16:].mean()
+    assert abs(short["loss_smooth"].y[-1] - last_epoch_mean) < 0.25
+    # full MNIST (938 batches): the usual 0.05
+    assert run(938).smoothing(938) == RunHistory.SMOOTHING == 0.05
+    # the throttled path (several events at once) computes the same curve
+    batched = RunHistory(capacity=256)
+    events = [BatchEvent(step=s, epoch=0, batch=s, batches_per_epoch=16, loss=float(v),
+                         accuracy=0.5, samples_per_sec=1.0, lr=0.1, grad_norms={})
+              for s, v in zip(range(1, 49), np.linspace(3.5, 0.5, 48))]
+    for i in range(0, 48, 5):
+        batched.add_batches(events[i:i + 5])
+    np.testing.assert_allclose(batched["loss_smooth"].y, short["loss_smooth"].y)
