@@ -3,13 +3,20 @@
 Drag a layer into the network (the stack accepts drops and shows where it will go), or
 double-click it to add it after the selected layer — with no layer selected, before the
 network's output layers (NetworkEditor.default_row). Either way the new layer is selected and
-the status bar says where it went.
+the status bar says where it went. With no layer selected in an invalid network, the new layer
+goes where it mends the marked error if it can (Flatten right before the Dense that needs flat
+input). Shift+double-click inserts before the selected layer (at the top with none selected);
+the right-click menu offers the same.
+
+Each card shows the layer's explanation on up to three lines. Nothing stays highlighted after
+a click, a double-click or a drag: a palette item is never "selected", only hovered.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QMimeData, Qt
+from PySide6.QtCore import QItemSelectionModel, QMimeData, QModelIndex, Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem
+from PySide6.QtWidgets import (QAbstractItemView, QApplication, QListWidget, QListWidgetItem,
+                               QMenu)
 
 from ..widgets.cards import ACCENT, HEADER, SUBTITLE, CardDelegate
 from . import catalog
@@ -38,7 +45,9 @@ class LayerPalette(QListWidget):
         super().__init__(parent)
         self.setObjectName("layerPalette")
         self.editor = editor
-        self.setItemDelegate(CardDelegate(self))
+        self.setItemDelegate(CardDelegate(self, subtitle_lines=3))
+        self.setResizeMode(QListWidget.Adjust)     # wrapped explanations follow the width
+        self.setUniformItemSizes(False)
         self.setDragEnabled(True)
         self.setDragDropMode(QAbstractItemView.DragOnly)
         self.setSelectionMode(QAbstractItemView.SingleSelection)
@@ -85,8 +94,55 @@ class LayerPalette(QListWidget):
     def supportedDropActions(self):
         return Qt.CopyAction
 
+    def startDrag(self, actions):
+        super().startDrag(actions)
+        self.forget_selection()
+
+    # ---- no lasting selection ----------------------------------------------------------------
+    def forget_selection(self) -> None:
+        """No item stays highlighted: a palette item is picked, never selected."""
+        self.clearSelection()
+        self.selectionModel().setCurrentIndex(QModelIndex(), QItemSelectionModel.NoUpdate)
+
+    def mouseReleaseEvent(self, event):
+        super().mouseReleaseEvent(event)
+        self.forget_selection()
+
+    def mouseDoubleClickEvent(self, event):
+        super().mouseDoubleClickEvent(event)
+        self.forget_selection()
+
+    # ---- the context menu --------------------------------------------------------------------
+    def contextMenuEvent(self, event):
+        item = self.itemAt(event.pos())
+        name = item.data(TYPE_ROLE) if item is not None else None
+        if not name:
+            return
+        menu = self.context_menu(name)
+        menu.exec(event.globalPos())
+
+    def context_menu(self, name: str) -> QMenu:
+        """Add ``name`` where the double-click would, at the top, or before the selected."""
+        e = self.editor
+        menu = QMenu(self)
+        menu.setObjectName("paletteMenu")
+        menu.addAction(f"Add {name} (as a double-click does)", lambda: e.add_layer(name))
+        menu.addAction(f"Insert {name} at the top", lambda: e.add_layer(name, 0, how="top"))
+        if e.current >= 0:
+            sel = e.layer(e.current).get("type", "?")
+            menu.addAction(f"Insert {name} before the selected {sel} (layer {e.current + 1})",
+                           lambda row=e.current: e.add_layer(name, row, how="before"))
+        for action in menu.actions():
+            action.setEnabled(not e.locked)
+        return menu
+
     # ---- slots -------------------------------------------------------------------------------
     def _on_self_item_double_clicked(self, item: QListWidgetItem) -> None:
         name = item.data(TYPE_ROLE)
         if name:
-            self.editor.add_layer(name)
+            e = self.editor
+            if QApplication.keyboardModifiers() & Qt.ShiftModifier:
+                e.add_layer(name, max(e.current, 0), how="before" if e.current >= 0 else "top")
+            else:
+                e.add_layer(name)
+        self.forget_selection()

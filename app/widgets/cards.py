@@ -3,7 +3,12 @@
 Items carry their texts in roles (``TITLE`` is the display role). Used by the layer palette
 and the layer stack, so both look alike. A compact card is one line when it fits; in a narrow
 list its subtitle and right-hand note move to a second line rather than crowd the title out.
-Text that still does not fit is elided ("…"); the item's tooltip says it in full.
+Text that still does not fit is elided ("…"); the item's tooltip says it in full. A card
+with ``subtitle_lines`` > 1 (the palette) wraps its subtitle onto up to that many lines.
+
+A card's height depends only on its texts and the list's width (never on the rect Qt happens to
+pass to ``sizeHint``), so the rows Qt lays out and the cards painted in them agree: an error
+message gets the lines it needs and the card never reaches into the next row.
 """
 from __future__ import annotations
 
@@ -25,9 +30,10 @@ MUTED = QColor("#6b7280")
 
 
 class CardDelegate(QStyledItemDelegate):
-    def __init__(self, parent=None, compact: bool = False):
+    def __init__(self, parent=None, compact: bool = False, subtitle_lines: int = 1):
         super().__init__(parent)
         self.compact = compact
+        self.subtitle_lines = max(1, subtitle_lines)
 
     def _fonts(self, option):
         base = QFont(option.font)
@@ -38,13 +44,44 @@ class CardDelegate(QStyledItemDelegate):
         return base, title, small
 
     def _width(self, option) -> int:
-        """The card's width: the list's, when the option does not say it."""
+        """The card's width: the list's (Qt passes sizeHint rects of varying widths, and a
+        height computed from them would not match the row the card is painted in)."""
         view = self.parent()
+        if view is not None and hasattr(view, "viewport"):
+            return max(view.viewport().width() - 2 * getattr(view, "spacing", lambda: 0)(), 60)
         if option.rect.width() > 0:
             return option.rect.width()
-        if view is not None and hasattr(view, "viewport"):
-            return view.viewport().width() - 2 * getattr(view, "spacing", lambda: 0)()
         return 300
+
+    @staticmethod
+    def _text_left(index, small) -> int:
+        """Where the texts start, from the card's left edge (after stripe and badge)."""
+        x = 3 + 10
+        if index.data(BADGE) is not None:
+            x += QFontMetrics(small).horizontalAdvance("00") + 2 + 8
+        return x
+
+    def _error_height(self, index, width: int, small) -> int:
+        """Height of the wrapped error text in a card ``width`` wide."""
+        error_w = max(width - 4 - self._text_left(index, small) - 6, 40)
+        return QFontMetrics(small).boundingRect(QRect(0, 0, error_w, 100_000),
+                                                Qt.TextWordWrap, index.data(ERROR)).height()
+
+    def _subtitle_lines(self, index, width: int, small, right_w: int = 0) -> list[str]:
+        """The subtitle of a two-line (non-compact) card, wrapped at word boundaries onto at
+        most ``subtitle_lines`` lines; the last one is elided if text remains."""
+        sm = QFontMetrics(small)
+        avail = max(width - 4 - self._text_left(index, small) - right_w - 4, 20)
+        words = (index.data(SUBTITLE) or "").split()
+        lines: list[str] = []
+        while words and len(lines) < self.subtitle_lines:
+            line = words.pop(0)
+            while words and sm.horizontalAdvance(line + " " + words[0]) <= avail:
+                line += " " + words.pop(0)
+            lines.append(line)
+        if words and lines:
+            lines[-1] = sm.elidedText(lines[-1] + " " + " ".join(words), Qt.ElideRight, avail)
+        return [sm.elidedText(line, Qt.ElideRight, avail) for line in lines]
 
     def _two_lines(self, index, width: int, title_font, small) -> bool:
         """A compact card whose one line would not hold title, subtitle and right notes."""
@@ -63,20 +100,29 @@ class CardDelegate(QStyledItemDelegate):
         base, title, small = self._fonts(option)
         if index.data(HEADER):
             return QSize(100, QFontMetrics(small).height() + 10)
+        width = self._width(option)
         h = QFontMetrics(title).height() + 12
         if index.data(SUBTITLE) and (not self.compact or self._two_lines(
-                index, self._width(option), title, small)):
-            h += QFontMetrics(small).height() + 1
-        error = index.data(ERROR)
-        if error:
-            width = max(option.rect.width(), 200) - 40
-            rect = QFontMetrics(small).boundingRect(QRect(0, 0, width, 1000),
-                                                     Qt.TextWordWrap, error)
-            h += rect.height() + 4
+                index, width, title, small)):
+            lines = 1 if self.compact else max(1, len(self._subtitle_lines(
+                index, width, small, self._right_width(index, title, small))))
+            h += lines * QFontMetrics(small).height() + 1
+        if index.data(ERROR):
+            h += self._error_height(index, width, small) + 4
         return QSize(100, h)
+
+    @staticmethod
+    def _right_width(index, title_font, small) -> int:
+        """Width kept for the right-hand notes of a two-line card."""
+        right, right_small = index.data(RIGHT) or "", index.data(RIGHT_SMALL) or ""
+        if not (right or right_small):
+            return 0
+        return max(QFontMetrics(title_font).horizontalAdvance(right),
+                   QFontMetrics(small).horizontalAdvance(right_small)) + 8
 
     def paint(self, painter: QPainter, option, index):
         painter.save()
+        painter.setClipRect(option.rect)     # a card never paints over its neighbours
         painter.setRenderHint(QPainter.Antialiasing)
         base, title_font, small = self._fonts(option)
         pal = option.palette
@@ -130,8 +176,8 @@ class CardDelegate(QStyledItemDelegate):
         right = index.data(RIGHT) or ""
         right_small = index.data(RIGHT_SMALL) or ""
         right_w = 0
-        compact = self.compact and not self._two_lines(index, option.rect.width(), title_font,
-                                                       small)
+        width = self._width(option)        # the width sizeHint measured the card for
+        compact = self.compact and not self._two_lines(index, width, title_font, small)
         if compact:
             # one line: "100,480 w   (128,)"
             right_w = tm.horizontalAdvance(right) + (sm.horizontalAdvance(right_small) + 12
@@ -156,9 +202,11 @@ class CardDelegate(QStyledItemDelegate):
                                  Qt.AlignLeft | Qt.AlignVCenter, text)
             else:
                 painter.setFont(small)
-                text = sm.elidedText(sub, Qt.ElideRight, r.right() - x - right_w - 4)
-                painter.drawText(QRect(x, y + tm.height() + 1, r.right() - x - right_w,
-                                       sm.height()), Qt.AlignLeft | Qt.AlignVCenter, text)
+                lines = self._subtitle_lines(index, width, small, right_w)
+                for k, text in enumerate(lines):
+                    painter.drawText(QRect(x, y + tm.height() + 1 + k * sm.height(),
+                                           r.right() - x - right_w, sm.height()),
+                                     Qt.AlignLeft | Qt.AlignVCenter, text)
         if right:
             painter.setFont(base)
             painter.setPen(pal.color(QPalette.Text))
@@ -179,6 +227,10 @@ class CardDelegate(QStyledItemDelegate):
             painter.setFont(small)
             painter.setPen(ERROR_COLOR)
             top = y + tm.height() + (sm.height() + 1 if sub and not compact else 0) + 3
-            painter.drawText(QRect(x, top, r.right() - x - 6, r.bottom() - top),
+            if sub and not compact and self.subtitle_lines > 1:
+                top += (len(self._subtitle_lines(index, width, small, right_w)) - 1) * \
+                    sm.height()
+            error_w = max(width - 4 - self._text_left(index, small) - 6, 40)
+            painter.drawText(QRect(x, top, error_w, r.bottom() - top),
                              Qt.TextWordWrap | Qt.AlignLeft | Qt.AlignTop, error)
         painter.restore()
