@@ -70,10 +70,12 @@ class MainWindow(QMainWindow):
         self.network_panel.confirm_discard = self.files.confirm_discard
         self.network_panel.presetApplied.connect(self._on_network_panel_preset_applied)
         self.editor.editRefused.connect(self._on_editor_edit_refused)
-        self.editor.layerAdded.connect(self._on_editor_layer_added)
+        self.editor.edited.connect(self._on_editor_layer_added)    # every edit says what it did
         self.menus = Menus(self)
         self.menus.fill_view_menu(self.layout_.docks.values())
         self.setStatusBar(StudioStatusBar(self.state, self))
+        self.statusBar().explain_when_disabled(self.menus.actions["train"],
+                                               self.training_panel.why_not)
         self.state.workerFailed.connect(self._on_state_worker_failed)
         self._saved_dock_state = self._place_on_screen()
         self.failure_box = None

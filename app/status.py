@@ -1,10 +1,14 @@
 """The status bar: run state, epoch, batch, samples per second and elapsed training time.
 
 The epoch follows the settings at once ("Epoch 1 of 2" as soon as Epochs says 2); a finished
-run says "Done" (or "Stopped" when Stop ended it inside its last epoch)."""
+run says "Done" (or "Stopped" when Stop ended it inside its last epoch).
+
+A key whose action is disabled (Space on an invalid network) is not silent: the status bar
+says why nothing happened (``explain_when_disabled``)."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QShortcut
 from PySide6.QtWidgets import QLabel, QStatusBar
 from superqt.utils import qthrottled
 
@@ -49,6 +53,29 @@ class StudioStatusBar(QStatusBar):
         self._on_state_run_state_changed(state.run_state)
         self._show()
         self.showMessage("Loading the data set…")
+
+    def explain_when_disabled(self, action, why, what: str = "Training did not start") -> None:
+        """While ``action`` is disabled, its shortcut shows "<what>: <why()>" here instead of
+        doing nothing (a disabled action's key would otherwise be swallowed silently)."""
+        keys = action.shortcuts()
+        if not keys or self.parent() is None:
+            return
+        shortcuts = []
+        for key in keys:
+            sc = QShortcut(key, self.parent())
+            sc.setContext(action.shortcutContext())
+            sc.activated.connect(lambda: self._explain(what, why))
+            shortcuts.append(sc)
+
+        def follow():
+            for sc in shortcuts:
+                sc.setEnabled(not action.isEnabled())
+        action.changed.connect(follow)
+        follow()
+
+    def _explain(self, what: str, why) -> None:
+        reason = why()
+        self.showMessage(f"{what}: {reason}" if reason else what, 8000)
 
     def _on_state_progress_changed(self, p) -> None:
         self._show_progress()

@@ -5,6 +5,9 @@ exact whatever the edit was. Typing in a property field sends one edit per keyst
 merge into one undo step per field. After every change of ``state.spec`` the editor runs
 nncore's shape inference and publishes a SpecCheck (shapes and parameter counts per layer, and
 the first error with nncore's message).
+
+Every edit, undo and redo says what happened in one short line (``edited``, for the status
+bar), so the last message always describes the last change.
 """
 from __future__ import annotations
 
@@ -104,6 +107,7 @@ class NetworkEditor(QObject):
     currentChanged = Signal(int)        # selected layer row, -1 for none
     editRefused = Signal(str)           # an edit while training runs: why nothing happened
     layerAdded = Signal(str)            # where a new layer went (and why), for the status bar
+    edited = Signal(str)                # what the last edit, undo or redo did (status bar)
 
     def __init__(self, state: StudioState, parent=None):
         super().__init__(parent)
@@ -135,9 +139,10 @@ class NetworkEditor(QObject):
 
     # ---- edits -------------------------------------------------------------------------------
     def _push(self, layers: list, text: str, select=None, merge_key=None,
-              input_shape=None) -> bool:
+              input_shape=None, said: str | None = None) -> bool:
         """Make the edit as one undo step; False if it was not made (training runs, or
-        nothing changed)."""
+        nothing changed). ``said``: the status-bar line for it (``edited``), to which what
+        became of the network's validity is added."""
         if self.locked:
             self.refuse(text)
             return False
@@ -148,28 +153,70 @@ class NetworkEditor(QObject):
             after["input_shape"] = list(input_shape)
         if after == before:
             return False
+        was_ok = self.state.spec_check.ok
         self.undo_stack.push(SpecCommand(self, before, after, text, select, merge_key))
+        if said is not None:
+            self.edited.emit(" ".join([said, *self._validity(was_ok), "Undo: Ctrl+Z"]))
         return True
 
-    def add_layer(self, type_name: str, row: int | None = None) -> int | None:
+    def _validity(self, was_ok: bool) -> list[str]:
+        """What an edit did to the network's validity, as sentences ([] if nothing new)."""
+        check = self.state.spec_check
+        if check.ok:
+            return [] if was_ok else ["The network is valid again."]
+        at = getattr(check.error, "index", None)
+        return [f"The network is invalid now{f' at layer {at + 1}' if at is not None else ''}"
+                f": see its card."]
+
+    def add_layer(self, type_name: str, row: int | None = None,
+                  how: str = "dropped") -> int | None:
         """Insert a new layer and select it; returns its row (None if nothing was added).
 
-        ``row``: where it was dropped. Without one (a double-click in the palette, the Network
-        menu), the new layer goes after the selected layer, or, with none selected, where
-        ``default_row`` says: before the output layers, not after Softmax. ``layerAdded``
-        then says where it went, and whether the network is still valid."""
+        ``row``: where it was dropped (or, with ``how`` "top" or "before", where the palette's
+        menu or a Shift+double-click puts it). Without one (a double-click in the palette, the
+        Network menu), the new layer goes after the selected layer, or, with none selected,
+        where ``default_row`` says: where it mends the error marked on a card if the network
+        is invalid, else before the output layers, not after Softmax. ``layerAdded`` and
+        ``edited`` then say where it went, and whether the network is valid."""
         layers = copy.deepcopy(self.layers)
         if row is not None:
-            row, how = max(0, min(row, len(layers))), "dropped"
+            row = max(0, min(row, len(layers)))
         elif self.current >= 0:
             row, how = self.current + 1, "after"
         else:
-            row, how = self.default_row(type_name), "default"
+            mend = self.mending_row(type_name)
+            row, how = (mend, "mend") if mend is not None else \
+                (self.default_row(type_name), "default")
         layers.insert(row, catalog.new_layer(type_name))
+        was_ok = self.state.spec_check.ok
         if not self._push(layers, f"Add {type_name}", select=row):
             return None                  # refused: training runs
-        self.layerAdded.emit(self._added_text(type_name, row, how))
+        text = self._added_text(type_name, row, how, was_ok)
+        self.layerAdded.emit(text)
+        self.edited.emit(text)
         return row
+
+    def mending_row(self, type_name: str) -> int | None:
+        """In an invalid network, where a new ``type_name`` mends the error marked on a card:
+        the latest row at or before the marked layer after which that layer is no longer the
+        first error (Flatten right before the Dense that needs flat input). None if the
+        network is valid, the error is on no layer, or no place mends it."""
+        check = self.state.spec_check
+        bad = getattr(check.error, "index", None) if not check.ok else None
+        layers = self.layers
+        if bad is None or not 0 <= bad < len(layers):
+            return None
+        data = self.state.data
+        n_classes = len(data.class_names) if data is not None else None
+        entry = catalog.new_layer(type_name)
+        for row in range(bad, -1, -1):
+            trial = dict(self.state.spec)
+            trial["layers"] = layers[:row] + [entry] + layers[row:]
+            result = check_spec(trial, n_classes)
+            at = getattr(result.error, "index", None)
+            if result.ok or (at is not None and at > bad + 1):
+                return row
+        return None
 
     def default_row(self, type_name: str) -> int:
         """Where a new layer goes when no place was given and no layer is selected.
@@ -193,7 +240,7 @@ class NetworkEditor(QObject):
                 return row
         return start
 
-    def _added_text(self, type_name: str, row: int, how: str) -> str:
+    def _added_text(self, type_name: str, row: int, how: str, was_ok: bool = True) -> str:
         """One short status-bar line: "Added Dense as layer 4, before the output layers Dense →
         Softmax (no layer was selected)." Cards are numbered from 1."""
         layers = self.layers
@@ -204,6 +251,10 @@ class NetworkEditor(QObject):
             where = "the only layer"
         elif how == "after":
             where = f"after the selected {names[row - 1]}"
+        elif how == "mend":
+            where = f"right before {names[row + 1]}, where the error on its card asked for it"
+        elif how == "before":
+            where = f"before the selected {names[row + 1]}"
         elif how == "default" and row + 1 == out < n:
             where = f"before the output layers {' → '.join(names[out:])}"
         elif how == "default" and row + 1 < out:
@@ -215,16 +266,12 @@ class NetworkEditor(QObject):
         else:
             where = f"between {names[row - 1]} and {names[row + 1]}"
         text = f"Added {type_name} as layer {row + 1}, {where}"
-        if how == "default":
+        if how in ("default", "mend"):
             text += " (no layer was selected)"
         sentences = [text + "."]
         if row > 0 and names[row - 1] == "Softmax" and row - 1 == n - 2:
             sentences.append("That is after the output Softmax: is it what you meant?")
-        check = self.state.spec_check
-        if not check.ok:
-            at = getattr(check.error, "index", None)
-            sentences.append(f"The network is invalid now"
-                             f"{f' at layer {at + 1}' if at is not None else ''}: see its card.")
+        sentences += self._validity(was_ok)
         return " ".join(sentences + ["Undo: Ctrl+Z"])
 
     def remove_layer(self, row: int) -> None:
@@ -233,14 +280,18 @@ class NetworkEditor(QObject):
         layers = copy.deepcopy(self.layers)
         removed = layers.pop(row)
         select = min(row, len(layers) - 1)
-        self._push(layers, f"Delete {removed.get('type', 'layer')}", select=select)
+        name = removed.get("type", "layer")
+        self._push(layers, f"Delete {name}", select=select,
+                   said=f"Deleted {name} (was layer {row + 1}).")
 
     def duplicate_layer(self, row: int) -> None:
         if self.layer(row) is None:
             return
         layers = copy.deepcopy(self.layers)
         layers.insert(row + 1, copy.deepcopy(layers[row]))
-        self._push(layers, f"Duplicate {layers[row].get('type', 'layer')}", select=row + 1)
+        name = layers[row].get("type", "layer")
+        self._push(layers, f"Duplicate {name}", select=row + 1,
+                   said=f"Duplicated {name} as layer {row + 2}.")
 
     def move_layer(self, row: int, to: int) -> None:
         """Move the layer at ``row`` so that it ends up at index ``to``."""
@@ -252,7 +303,9 @@ class NetworkEditor(QObject):
             return
         entry = layers.pop(row)
         layers.insert(to, entry)
-        self._push(layers, f"Move {entry.get('type', 'layer')}", select=to)
+        name = entry.get("type", "layer")
+        self._push(layers, f"Move {name}", select=to,
+                   said=f"Moved {name} from layer {row + 1} to layer {to + 1}.")
 
     def set_field(self, row: int, field: str, value) -> None:
         """Set one hyper-parameter; consecutive edits of the same field merge into one undo."""
@@ -266,7 +319,8 @@ class NetworkEditor(QObject):
         else:
             entry[field] = value
         self._push(layers, f"Set {entry.get('type')} {field}", select=row,
-                   merge_key=(row, field))
+                   merge_key=(row, field),
+                   said=f"Set {field} of layer {row + 1} ({entry.get('type')}) to {value!r}.")
 
     def set_input_shape(self, shape) -> None:
         self._push(copy.deepcopy(self.layers), f"Input shape {tuple(shape)}",
@@ -317,9 +371,15 @@ class NetworkEditor(QObject):
 
     # ---- undo --------------------------------------------------------------------------------
     def undo(self) -> None:
-        if not self.locked:
+        if not self.locked and self.undo_stack.canUndo():
+            text, was_ok = self.undo_stack.undoText(), self.state.spec_check.ok
             self.undo_stack.undo()
+            self.edited.emit(" ".join([f"Undid “{text}”.", *self._validity(was_ok),
+                                       "Redo: Ctrl+Y"]))
 
     def redo(self) -> None:
-        if not self.locked:
+        if not self.locked and self.undo_stack.canRedo():
+            text, was_ok = self.undo_stack.redoText(), self.state.spec_check.ok
             self.undo_stack.redo()
+            self.edited.emit(" ".join([f"Redid “{text}”.", *self._validity(was_ok),
+                                       "Undo: Ctrl+Z"]))
