@@ -1,12 +1,18 @@
 """The window's docks and their default arrangement (also what "Reset layout" restores).
 
-Default, at 1400x900:
+Default (the widths at 1400x900):
 
-    | Layers  | Network     | Loss | Confusion matrix | Draw a digit | ... | Training |
-    |         |             |   (the tall row: room for the matrix, the pad, |          |
-    |         |-------------|    the backward pass)                          |          |
-    |         |             | Accuracy                                       |          |
-    |         | Properties  | Weights | ... | Misclassified images         |          |
+    | Layers | Network    | Loss | Confusion matrix | Draw a digit | ... | Training |
+    | 175    | 240        |   (the tall row: room for the matrix, the pad,  | 300      |
+    |        |            |    the backward pass)   ~675                    |          |
+    |        |------------|------------------------------------------------ |          |
+    |        | Properties | Accuracy                                        |          |
+    |        |            | Weights | ... | Misclassified images            |          |
+
+The columns on the left are as wide as their cards need and no wider (``column_widths``): the
+room goes to the plots and the inspection panels in the middle, whose tab titles fit whole on a
+1366x768 laptop. The Network list is tall enough for LeNet's eleven cards; the properties of
+the selected layer get the rest.
 
 The confusion matrix and the images of the cell clicked in it are in two rows, so both are
 in view at once: the gallery is a tab of the lower group, which clicking a cell brings to
@@ -36,14 +42,21 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QTabBar, QWidget
 
 #: Room left around the window for its frame and title bar, in pixels.
 FRAME_ROOM = (16, 40)
-#: Column widths and row heights of the default layout at 1400x900.
+#: Column widths and row heights of the default layout at 1400x900, in proportion to the
+#: window's size (the left columns: see ``column_widths``).
 _COLUMNS = (200, 285, 590, 325)
-_LEFT_ROWS = (430, 370)
-_RIGHT_ROWS = (400, 150, 250)
+_RIGHT_ROWS = (480, 140, 230)
+#: The Network list's share of the left column's height at first (the rest: Layer
+#: properties); then ``fit_left_rows`` shares it by what the two show.
+_NETWORK_SHARE = 0.64
+#: Widths of the left columns and the Training panel: (share of the window, least, most).
+_PALETTE_W = (0.125, 165, 230)
+_NETWORK_W = (0.17, 235, 290)
+_TRAINING_W = (0.21, 290, 340)
 #: A window less tall than this has two rows there, not three: the accuracy plot is a tab
 #: next to the loss plot (three rows left the matrix and the pad less than 200 px at 768).
 COMPACT_HEIGHT = 800
-_COMPACT_ROWS = (62, 38)                # per cent
+_COMPACT_ROWS = (66, 34)                # per cent
 #: A resize is acted on once the window has kept its height this long (ms): one switch after
 #: a drag, not one per step of it.
 SETTLE_MS = 150
@@ -59,6 +72,24 @@ def fitted_size(size, available) -> tuple[int, int]:
         return w, h
     return (max(min(w, available.width() - FRAME_ROOM[0]), 400),
             max(min(h, available.height() - FRAME_ROOM[1]), 300))
+
+
+def column_widths(width: int, training_hint: int = 0) -> list[int]:
+    """Widths of the four columns (Layers, Network, the plots, Training) of a window ``width``
+    wide. The palette and the network list get what their cards need (they hold no more on a
+    large screen), the Training panel what its fields need, the plots the rest; a narrow window
+    (a 1024 px screen) shares its width in the proportions of ``_COLUMNS`` instead, when that
+    leaves the plots more room."""
+    def clamp(share, least, most):
+        return max(least, min(most, round(share * width)))
+    training = max(TRAINING_MIN_WIDTH + 10, min(_TRAINING_W[2],
+                                                 max(training_hint, clamp(*_TRAINING_W))))
+    fitted = [clamp(*_PALETTE_W), clamp(*_NETWORK_W), 0, training]
+    fitted[2] = width - sum(fitted) - 12
+    scaled = [round(c * width / 1400) for c in _COLUMNS]
+    scaled[3] = max(scaled[3], TRAINING_MIN_WIDTH + 10)
+    scaled[2] = width - scaled[0] - scaled[1] - scaled[3] - 12
+    return fitted if fitted[2] >= scaled[2] else scaled
 
 
 def use_offscreen_screen(width: int = 1920, height: int = 1080) -> None:
@@ -109,6 +140,7 @@ class DockLayout(QObject):
         self._settle.setSingleShot(True)
         self._settle.setInterval(SETTLE_MS)
         self._settle.timeout.connect(self._on_settle_timeout)
+        self._left_rows = None          # the left column's heights as last set by us
         window.installEventFilter(self)
         window.setDockNestingEnabled(True)
         window.setCorner(Qt.BottomLeftCorner, Qt.LeftDockWidgetArea)
@@ -163,14 +195,13 @@ class DockLayout(QObject):
         d[first].raise_()
         d["loss"].raise_()
         d["training"].widget().setMinimumWidth(TRAINING_MIN_WIDTH)
-        # the sizes at 1400x900, in proportion to the window's size
-        sx, sy = w.width() / 1400, w.height() / 900
-        cols = [round(c * sx) for c in _COLUMNS]
-        cols[3] = max(cols[3], TRAINING_MIN_WIDTH + 10)
-        w.resizeDocks([d["palette"], d["network"], d["loss"], d["training"]], cols,
-                      Qt.Horizontal)
-        w.resizeDocks([d["network"], d["properties"]], [round(r * sy) for r in _LEFT_ROWS],
+        self.fit_columns()
+        sy = w.height() / 900
+        w.resizeDocks([d["network"], d["properties"]],
+                      [round(_NETWORK_SHARE * 1000), round((1 - _NETWORK_SHARE) * 1000)],
                       Qt.Vertical)
+        self._left_rows = None
+        QTimer.singleShot(0, self.fit_left_rows)     # once the docks have their sizes
         if compact:
             self._resize_compact_rows()
         else:
@@ -180,6 +211,63 @@ class DockLayout(QObject):
         # going tall from here is the default's business, as long as nothing is rearranged
         self._before_switch = None
         self._switched_to = self.places() if compact else None
+
+    def _training_hint(self) -> int:
+        panel = self.docks["training"].widget()
+        return panel.widget().minimumSizeHint().width() + 6                     # the dock's frame
+
+    def fit_columns(self) -> None:
+        """The default column widths for the window's width (``column_widths``)."""
+        w, d = self.window, self.docks
+        w.resizeDocks([d["palette"], d["network"], d["loss"], d["training"]],
+                      column_widths(w.width(), self._training_hint()), Qt.Horizontal)
+
+    def keep_columns_sane(self) -> None:
+        """After the window changed size: the Training panel at least as wide as its fields
+        need, and the left columns no wider than their cards need (a window made narrow and
+        wide again gave the extra room to the network list and squeezed the Training panel).
+        Sizes the learner chose within those bounds stay."""
+        w, d = self.window, self.docks
+        keys = ("palette", "network", "loss", "training")
+        if any(d[k].isFloating() or d[k].isHidden() for k in keys):
+            return
+        if len({w.dockWidgetArea(d[k]) for k in ("palette", "network")}) != 1 \
+                or w.dockWidgetArea(d["loss"]) != w.dockWidgetArea(d["training"]):
+            return
+        want = column_widths(w.width(), self._training_hint())
+        have = [d[k].width() for k in keys]
+        new = list(have)
+        new[3] = max(have[3], min(want[3], self._training_hint()))
+        for i in (0, 1):                     # the left columns: no more than 60 px extra
+            new[i] = min(have[i], want[i] + 60)
+        if new != have:
+            new[2] = have[2] + sum(have) - sum(new)
+            w.resizeDocks([d[k] for k in keys], new, Qt.Horizontal)
+
+    def fit_left_rows(self) -> None:
+        """The Network list and Layer properties share the left column by what they show:
+        with no layer selected the properties need a few lines and the list (LeNet's eleven
+        cards) gets the rest; a selected layer's settings get what they need, up to 45% of
+        the column. Left alone once the learner has moved the line between them."""
+        w, d = self.window, self.docks
+        net, props = d["network"], d["properties"]
+        if net.isFloating() or props.isFloating() or net.isHidden() or props.isHidden() \
+                or w.dockWidgetArea(net) != w.dockWidgetArea(props) \
+                or net.geometry().left() != props.geometry().left():
+            return
+        have = (net.height(), props.height())
+        if self._left_rows is not None and max(abs(a - b) for a, b in
+                                               zip(have, self._left_rows)) > 2:
+            return                          # the learner's choice
+        total = sum(have)
+        form = props.widget()
+        inner = form.widget() if hasattr(form, "widget") and form.widget() else form
+        title = props.height() - form.height() if form.height() else 24
+        need = inner.sizeHint().height() + title + 4
+        want_props = max(110, min(need, round(0.45 * total)))
+        rows = (total - want_props, want_props)
+        w.resizeDocks([net, props], list(rows), Qt.Vertical)
+        self._left_rows = (net.height(), props.height())
 
     def _resize_compact_rows(self) -> None:
         w, d = self.window, self.docks
@@ -236,13 +324,13 @@ class DockLayout(QObject):
         if not w.isVisible() or w.isMinimized():
             return
         short = w.height() < COMPACT_HEIGHT
-        if short == self._short:
-            return                          # no crossing: whatever the learner did stays
-        self._short = short
-        if short:
-            self.make_compact()
-        else:
-            self.make_tall()
+        if short != self._short:            # no crossing: whatever the learner did stays
+            self._short = short
+            if short:
+                self.make_compact()
+            else:
+                self.make_tall()
+        self.keep_columns_sane()
 
     def _fronts(self) -> list[QDockWidget]:
         """The docks shown in front of their tab groups."""
@@ -299,7 +387,16 @@ class DockLayout(QObject):
             self._switched_to = self.places()
 
     def polish_tabs(self) -> None:
-        """Whole titles on the tabs of tabbed docks; arrows when they do not fit."""
+        """Every tab of the tabbed docks in view: whole titles where they fit (the default
+        layout leaves room for them at 1366x768); in a narrower group the titles are
+        shortened evenly ("Confusi…") rather than some tabs pushed out of sight behind
+        scroll arrows. Each tab's tooltip has its whole title."""
         for bar in self.window.findChildren(QTabBar):
-            bar.setElideMode(Qt.ElideNone)
-            bar.setUsesScrollButtons(True)
+            if not isinstance(bar.parentWidget(), QMainWindow):
+                bar.setElideMode(Qt.ElideNone)      # a panel's own tabs: whole, or arrows
+                bar.setUsesScrollButtons(True)
+                continue
+            bar.setElideMode(Qt.ElideRight)
+            bar.setUsesScrollButtons(False)
+            for i in range(bar.count()):
+                bar.setTabToolTip(i, bar.tabText(i))

@@ -188,8 +188,8 @@ class MainWindow(QMainWindow):
         return dock_state
 
     def reset_layout(self) -> None:
-        if not self.isMaximized() and not self.isFullScreen():
-            self.resize(*fitted_size(DEFAULT_SIZE, self._available()))
+        """The docks where they start, sized for the window as it is (a maximised or enlarged
+        window keeps its size)."""
         self.layout_.apply_default()
 
     # ---- messages ----------------------------------------------------------------------------
@@ -212,6 +212,9 @@ class MainWindow(QMainWindow):
 
     def _on_editor_edit_refused(self, message: str) -> None:
         self.statusBar().showMessage(message, 6000)
+
+    def _on_editor_current_changed(self, _row: int) -> None:
+        QTimer.singleShot(0, self.layout_.fit_left_rows)    # once the form shows the layer
 
     def _on_editor_layer_added(self, message: str) -> None:
         self.statusBar().showMessage(message, 10_000)

@@ -103,6 +103,39 @@ def _schedule_defaults(cls) -> dict:
             if n in getattr(cls, "hparams", {}) and p.default is not inspect.Parameter.empty}
 
 
+def _compact(form: QFormLayout) -> QFormLayout:
+    """A form with little space between its rows (every setting in view at 1366x768)."""
+    form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+    form.setVerticalSpacing(4)
+    form.setContentsMargins(8, 4, 8, 6)
+    return form
+
+
+def _label_for(text: str, field, long: str = "") -> QLabel:
+    """The label of ``field``, with its help (and the long form of a shortened ``text``) as
+    its tooltip."""
+    label = QLabel(text)
+    tip = field.toolTip() or getattr(getattr(field, "hparam", None), "help", "")
+    label.setToolTip(f"{long}: {tip}" if long and tip else (long or tip))
+    label.setBuddy(getattr(field, "edit", field))
+    return label
+
+
+def _pair(first, label: QLabel, second) -> QWidget:
+    """Two short fields in one form row: ``first``, then ``label`` and ``second``."""
+    row = QWidget()
+    lay = QGridLayout(row)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.setHorizontalSpacing(6)
+    lay.addWidget(first, 0, 0, Qt.AlignmentFlag.AlignTop)
+    lay.addWidget(label, 0, 1, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+    lay.addWidget(second, 0, 2, Qt.AlignmentFlag.AlignTop)
+    lay.setColumnStretch(0, 1)
+    lay.setColumnStretch(2, 1)
+    label.setContentsMargins(0, 4, 0, 0)        # level with the fields' text
+    return row
+
+
 class FittingButton(QPushButton):
     """A push button with a long label and shorter ones, longest first: it shows the longest
     that fits its width, whole (a clipped "Step batc" reads as a typo). Its size hint is the
@@ -173,8 +206,8 @@ class TrainingPanel(QScrollArea):
         body = QWidget(self)
         self.setWidget(body)
         lay = QVBoxLayout(body)
-        lay.setContentsMargins(8, 6, 8, 8)
-        lay.setSpacing(8)
+        lay.setContentsMargins(6, 4, 6, 4)
+        lay.setSpacing(4)
         lay.addWidget(self._controls_box())
         lay.addWidget(self._data_box())
         lay.addWidget(self._optimizer_box())
@@ -263,8 +296,7 @@ class TrainingPanel(QScrollArea):
 
     def _data_box(self) -> QWidget:
         box = QGroupBox("Data and schedule")
-        form = QFormLayout(box)
-        form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+        form = _compact(QFormLayout(box))
         self.dataset_combo = ElidingComboBox()
         self.dataset_combo.setObjectName("datasetCombo")
         for name, title, available, reason in dataset_entries():
@@ -290,25 +322,25 @@ class TrainingPanel(QScrollArea):
         self.subset_field.setObjectName("subsetField")
         self.standardize_field = BoolField(F["standardize"], text="Standardise inputs")
         self.standardize_field.setObjectName("standardizeField")
-        for label, w, key in (("Batch size", self.batch_field, "batch_size"),
-                              ("Epochs", self.epochs_field, "epochs"),
-                              ("Seed", self.seed_field, "seed"),
-                              ("Validation split", self.val_field, "val_split"),
-                              ("Images per class", self.subset_field, "subset_per_class"),
-                              ("", self.standardize_field, "standardize")):
+        for w, key in ((self.batch_field, "batch_size"), (self.epochs_field, "epochs"),
+                       (self.seed_field, "seed"), (self.val_field, "val_split"),
+                       (self.subset_field, "subset_per_class"),
+                       (self.standardize_field, "standardize")):
             w.valueEdited.connect(lambda v, k=key: self._on_field_value_edited(k, v))
-            if not label:                   # the check box: the whole row, not the narrow column
-                form.addRow(w)
-                continue
-            lab = QLabel(label)
-            lab.setToolTip(w.toolTip() or getattr(getattr(w, "hparam", None), "help", ""))
-            form.addRow(lab, w)
+        # the short numbers two to a row: every setting in view on a 1366x768 laptop
+        form.addRow(_label_for("Batch size", self.batch_field),
+                    _pair(self.batch_field, _label_for("Epochs", self.epochs_field),
+                          self.epochs_field))
+        form.addRow(_label_for("Seed", self.seed_field),
+                    _pair(self.seed_field, _label_for("Val. split", self.val_field,
+                                                      "Validation split"), self.val_field))
+        form.addRow(_label_for("Images per class", self.subset_field), self.subset_field)
+        form.addRow(self.standardize_field)  # the check box: the whole row
         return box
 
     def _optimizer_box(self) -> QWidget:
         box = QGroupBox("Loss and optimizer")
-        self.opt_form = QFormLayout(box)
-        self.opt_form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+        self.opt_form = _compact(QFormLayout(box))
         self.loss_combo = ElidingComboBox()
         self.loss_combo.setObjectName("lossCombo")
         self.loss_combo.activated.connect(self._on_loss_combo_activated)
@@ -384,6 +416,7 @@ class TrainingPanel(QScrollArea):
         cls = SCHEDULES.get(name)
         if schedule and cls is not None:
             values = {**_schedule_defaults(cls), **schedule.get("config", {})}
+            row = []                        # two to a row, as the data settings
             for hname, hp in getattr(cls, "hparams", {}).items():
                 w = field_for(hp, values.get(hname))
                 w.setObjectName(f"schedule_{hname}")
@@ -391,8 +424,13 @@ class TrainingPanel(QScrollArea):
                     lambda v, n=hname: self._on_schedule_field_value_edited(n, v))
                 label = QLabel(_label(hname))
                 label.setToolTip(hp.help)
-                self.opt_form.addRow(label, w)
+                row.append((label, w))
                 self.schedule_fields[hname] = w
+                if len(row) == 2:
+                    self.opt_form.addRow(row[0][0], _pair(row[0][1], *row[1]))
+                    row = []
+            if row:
+                self.opt_form.addRow(*row[0])
         self.guard.set_fields("schedule", [(_label(n), w)
                                            for n, w in self.schedule_fields.items()])
 
