@@ -104,6 +104,19 @@ class LayerStack(QListWidget):
         if not self._rebuilding:
             self.editor.set_current(row)
 
+    def focusInEvent(self, event) -> None:
+        """The focus alone never selects a layer. Qt makes the first row current when a list
+        with none gets the focus — and it got it when a resize of the window hid the focused
+        widget; a Del pressed next deleted layer 1."""
+        had = self.currentIndex().isValid()
+        self.blockSignals(True)
+        try:
+            super().focusInEvent(event)
+            if not had and self.currentIndex().isValid():
+                self.selectionModel().clear()
+        finally:
+            self.blockSignals(False)
+
     # ---- drag and drop -----------------------------------------------------------------------
     def mimeTypes(self):
         return [ROW_MIME, MIME_TYPE]
