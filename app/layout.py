@@ -141,6 +141,7 @@ class DockLayout(QObject):
         self._settle.setInterval(SETTLE_MS)
         self._settle.timeout.connect(self._on_settle_timeout)
         self._left_rows = None          # the left column's heights as last set by us
+        self._fitted_width = window.width()     # the width the columns were last fitted to
         window.installEventFilter(self)
         window.setDockNestingEnabled(True)
         window.setCorner(Qt.BottomLeftCorner, Qt.LeftDockWidgetArea)
@@ -221,12 +222,14 @@ class DockLayout(QObject):
         w, d = self.window, self.docks
         w.resizeDocks([d["palette"], d["network"], d["loss"], d["training"]],
                       column_widths(w.width(), self._training_hint()), Qt.Horizontal)
+        self._fitted_width = w.width()
 
     def keep_columns_sane(self) -> None:
-        """After the window changed size: the Training panel at least as wide as its fields
-        need, and the left columns no wider than their cards need (a window made narrow and
-        wide again gave the extra room to the network list and squeezed the Training panel).
-        Sizes the learner chose within those bounds stay."""
+        """After the window changed size: made much wider or narrower (another screen, a
+        maximised window), the columns as the default has them for that width; a smaller
+        change keeps the learner's widths, but the Training panel never narrower than it
+        starts and the left columns never much wider (a window made narrow and wide again
+        gave the extra room to the network list and squeezed the Training panel)."""
         w, d = self.window, self.docks
         keys = ("palette", "network", "loss", "training")
         if any(d[k].isFloating() or d[k].isHidden() for k in keys):
@@ -234,12 +237,15 @@ class DockLayout(QObject):
         if len({w.dockWidgetArea(d[k]) for k in ("palette", "network")}) != 1 \
                 or w.dockWidgetArea(d["loss"]) != w.dockWidgetArea(d["training"]):
             return
+        if abs(w.width() - self._fitted_width) > 100:
+            self.fit_columns()
+            return
         want = column_widths(w.width(), self._training_hint())
         have = [d[k].width() for k in keys]
         new = list(have)
-        new[3] = max(have[3], min(want[3], self._training_hint()))
-        for i in (0, 1):                     # the left columns: no more than 60 px extra
-            new[i] = min(have[i], want[i] + 60)
+        new[3] = max(have[3], want[3])
+        for i in (0, 1):                     # the left columns: no more than 40 px extra
+            new[i] = min(have[i], want[i] + 40)
         if new != have:
             new[2] = have[2] + sum(have) - sum(new)
             w.resizeDocks([d[k] for k in keys], new, Qt.Horizontal)
@@ -331,6 +337,8 @@ class DockLayout(QObject):
             else:
                 self.make_tall()
         self.keep_columns_sane()
+        self._left_rows = None              # the heights changed with the window
+        self.fit_left_rows()
 
     def _fronts(self) -> list[QDockWidget]:
         """The docks shown in front of their tab groups."""
