@@ -45,7 +45,9 @@ PARAM_ROLE = Qt.ItemDataRole.UserRole + 1
 #: Least heights of the table and of the detail under it, the panel's least size, and the
 #: width from which the norm plot sits beside the formulas instead of in a tab of its own.
 TREE_MIN_H, DETAIL_MIN_H = 90, 150
-TREE_SHARE = 0.4                        # of the height, until the learner moves the splitter
+#: The table shows this many layers whole if it can (at most TREE_SHARE of the height; before
+#: the first batch, TREE_SHARE_EMPTY), until the learner moves the splitter.
+TREE_LAYERS, TREE_SHARE, TREE_SHARE_EMPTY = 4, 0.62, 0.45
 MIN_W, MIN_H = 360, 290
 WIDE_PX = 900
 
@@ -152,11 +154,32 @@ class BackwardPanel(QWidget):
         """The norm plot is beside the formulas and dW (a wide panel), not in a tab."""
         return self.norms.parentWidget() is self.lower
 
+    def _tree_height_for(self, layers: int) -> int | None:
+        """The table's height that shows its first ``layers`` layers whole, with their
+        gradient rows (None: it has no rows yet)."""
+        tree = self.tree
+        n = tree.topLevelItemCount()
+        if n == 0:
+            return None
+        last = tree.topLevelItem(min(layers, n) - 1)
+        while last.isExpanded() and last.childCount():
+            last = last.child(last.childCount() - 1)
+        rect = tree.visualItemRect(last)
+        if not rect.isValid():
+            return None
+        top = tree.verticalScrollBar().value()      # rects are relative to the scrolled view
+        bar = tree.horizontalScrollBar().sizeHint().height()
+        return rect.bottom() + top + tree.header().height() + 2 * tree.frameWidth() + bar + 2
+
     def _fit_split(self):
-        """TREE_SHARE of the height to the table, the rest to the detail (each at least its
+        """The table tall enough for its first TREE_LAYERS layers (at most TREE_SHARE of the
+        height, TREE_SHARE_EMPTY before it has rows), the rest to the detail (each at least its
         minimum), until the learner drags the splitter."""
         total = self.split.height() - self.split.handleWidth()
-        tree = max(TREE_MIN_H, min(round(total * TREE_SHARE), total - DETAIL_MIN_H))
+        need = self._tree_height_for(TREE_LAYERS)
+        want = round(total * TREE_SHARE_EMPTY) if need is None \
+            else min(need, round(total * TREE_SHARE))
+        tree = max(TREE_MIN_H, min(want, total - DETAIL_MIN_H))
         self.split.setSizes([tree, max(total - tree, 0)])
 
     def resizeEvent(self, event):
@@ -212,6 +235,7 @@ class BackwardPanel(QWidget):
             self._fill_tree_items(reports)
         finally:
             self.tree.setUpdatesEnabled(True)
+        self.split.refit()                  # room for the first layers, now that rows exist
 
     def _fill_tree_items(self, reports):
         self.tree.clear()
