@@ -26,6 +26,8 @@ SIGNED_CMAP = pg.ColorMap([0.0, 0.5, 1.0], [pg.mkColor(BLUE), pg.mkColor(250, 25
 #: How captions name its colours.
 SIGNED_WORDS = "orange +, blue −"
 WEIGHT_CMAP = SIGNED_CMAP
+#: Width of the gaps between weight tiles on screen (pixels), whatever their size.
+GAP_PX = 2
 
 
 class SignedLegend(QWidget):
@@ -78,6 +80,17 @@ class WeightTilesView(PlotPanel):
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setColorMap(WEIGHT_CMAP)
         self.view.addItem(self.image)
+        # the gaps between tiles drawn 2 screen pixels wide whatever the zoom: the mosaic's
+        # one-pixel gaps vanished when the tiles were drawn smaller than 28 px (stripes)
+        self.gaps = QGraphicsPathItem()
+        gap_pen = QPen(self.graphics.backgroundBrush().color()
+                       if self.graphics.backgroundBrush().style() != Qt.NoBrush
+                       else QColor("white"), GAP_PX)
+        gap_pen.setCosmetic(True)
+        self.gaps.setPen(gap_pen)
+        self.gaps.setZValue(1)
+        self.view.addItem(self.gaps)
+        self._gap_grid = None
         self.graphics.nextRow()
         self.note = QLabel("")
         self.note.setObjectName("weightsCaption")
@@ -158,6 +171,8 @@ class WeightTilesView(PlotPanel):
         tiles = views.tiles
         if tiles is None:
             self.image.clear()
+            self.gaps.setPath(QPainterPath())
+            self._gap_grid = None
             self.note.setText("This network has no layer whose weights can be drawn as images "
                               "(a Dense layer right after Flatten, or a Conv2D layer).")
             return
@@ -165,9 +180,29 @@ class WeightTilesView(PlotPanel):
         self.layer_combo.setCurrentIndex(max(self.layer_combo.findData(tiles.layer), 0))
         self.layer_combo.blockSignals(False)
         self.image.setImage(tiles.image, levels=(-tiles.vmax, tiles.vmax), autoLevels=False)
+        self._draw_gaps(tiles)
         caption = f"{tiles.caption} · each tile scaled to its own range"
         if self.note.text() != caption:
             self.note.setText(caption)
+
+    def _draw_gaps(self, tiles) -> None:
+        """Lines over the mosaic's gap rows and columns (once per layout of the tiles)."""
+        key = (tiles.grid, tiles.tile_shape)
+        if key == self._gap_grid:
+            return
+        self._gap_grid = key
+        (rows, cols), (th, tw) = key
+        height, width = rows * (th + 1) - 1, cols * (tw + 1) - 1
+        path = QPainterPath()
+        for c in range(1, cols):
+            x = c * (tw + 1) - 0.5
+            path.moveTo(x, 0)
+            path.lineTo(x, height)
+        for r in range(1, rows):
+            y = r * (th + 1) - 0.5
+            path.moveTo(0, y)
+            path.lineTo(width, y)
+        self.gaps.setPath(path)
 
     def _on_layer_combo_activated(self, index: int) -> None:
         self.controller.set_tile_layer(self.layer_combo.itemData(index))
@@ -234,7 +269,9 @@ class HistogramView(PlotPanel):
             plot.disableAutoRange()             # steady ranges instead (see _fit)
             for name in ("left", "bottom"):     # axes and grid kept as pixmaps between changes
                 plot.getAxis(name).setCacheMode(QGraphicsItem.DeviceCoordinateCache)
-            plot.getAxis("left").setWidth(52)   # wider or narrower labels: no re-layout
+            # room for "count" beside five-digit ticks (at 52 px it was printed over them);
+            # a fixed width: wider or narrower labels, no re-layout
+            plot.getAxis("left").setWidth(66)
         # the gradients narrow fast while a network learns: ranges follow them only when the
         # histogram has shrunk to a quarter of its range
         self.ranges = {id(p): (SteadyRange(fill=0.25, margin=0.15), SteadyRange(fill=0.25))
