@@ -8,12 +8,17 @@ current work stays open untouched.
 Unsaved work is training since the last save (or open), edits of the network since then (the
 undo stack is not at its clean point) and, for New project and Open, changed training settings.
 ``confirm_discard(what, go)`` runs ``go`` at once when nothing would be lost, else asks: Save
-(then ``go`` once the file is written), Discard (``go``) or Cancel.
+(then ``go`` once the file is written), Discard (``go``) or Cancel. The window title carries the
+standard unsaved marker ("name* — NN Studio", QWidget.windowModified) while there is any.
+
+A file that cannot be opened gets details that help: its size, how it begins and what an
+NN Studio project begins with (``describe_file``), not nncore's sentence again.
 """
 from __future__ import annotations
 
 import json
 import os
+import string
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox
@@ -27,6 +32,11 @@ from .builder.presets import Preset
 from .defaults import default_spec
 from .messages import show_error
 from .project import FILE_FILTER, SUFFIX
+
+try:
+    from nncore.io import MAGIC
+except ImportError:                     # pragma: no cover - the signature is part of the format
+    MAGIC = b"NNSTUDIO"
 
 SPEC_FILTER = "Network spec (*.json);;All files (*)"
 
@@ -59,12 +69,17 @@ class ProjectFiles(QObject):
         self._after_save = None         # what to do once the file asked for is written
         self.confirm_box = None
         self._trained = False           # trained since the last save or open
+        self._opening = None            # the project file being opened, until it opens or fails
         self._saved_config = state.config.to_dict()
         controller.projectSaved.connect(self._on_controller_project_saved)
         controller.projectOpened.connect(self._on_controller_project_opened)
         state.projectChanged.connect(self._on_state_project_changed)
         state.batchTrained.connect(self._on_state_batch_trained)
+        # Connected before the window's own slot (the window is built after this object), so
+        # a file failure's details are completed before the message shows them.
         state.workerFailed.connect(self._on_state_worker_failed)
+        state.configChanged.connect(self._on_state_config_changed)
+        editor.undo_stack.cleanChanged.connect(self._on_undo_stack_clean_changed)
         self._on_state_project_changed(state.project_path)
 
     # ---- unsaved work ------------------------------------------------------------------------
@@ -73,6 +88,12 @@ class ProjectFiles(QObject):
         self._trained = False
         self._saved_config = self.state.config.to_dict()
         self.editor.undo_stack.setClean()
+        self.update_modified()
+
+    def update_modified(self) -> None:
+        """The title's unsaved marker ("*"): training, network edits or changed settings
+        since the last save, open or new project."""
+        self.window.setWindowModified(bool(self.unsaved("new")))
 
     def unsaved(self, what: str = "close") -> list[str]:
         """What would be lost: ["329 batches of training", "changes to the network", ...]."""
@@ -151,12 +172,14 @@ class ProjectFiles(QObject):
     def open(self, path: str) -> None:
         self.settings.set_last_folder(os.path.dirname(os.path.abspath(path)))
         self._restoring = None
+        self._opening = path
         self.controller.open_project(path)
 
     def restore(self, path: str, project_path: str, message: str) -> None:
         """Open the recovery file ``path`` (app.recovery): the session gets back its own
         ``project_path`` ("" for untitled); the recent files stay as they were."""
         self._restoring = (path, project_path, message)
+        self._opening = path
         self.controller.open_project(path)
 
     def save(self, then=None) -> None:
@@ -243,11 +266,22 @@ class ProjectFiles(QObject):
 
     # ---- slots -------------------------------------------------------------------------------
     def _on_state_batch_trained(self, event) -> None:
-        self._trained = True
+        if not self._trained:
+            self._trained = True
+            self.update_modified()
+
+    def _on_state_config_changed(self, config) -> None:
+        self.update_modified()
+
+    def _on_undo_stack_clean_changed(self, clean: bool) -> None:
+        self.update_modified()
 
     def _on_state_worker_failed(self, failure) -> None:
         if failure.kind == "file":
             self._after_save = None         # the save did not happen: do not go on
+            opening, self._opening = self._opening, None
+            if opening is not None and os.path.basename(opening) in failure.message:
+                failure.details = describe_file(opening)
 
     def _on_controller_project_saved(self, path: str) -> None:
         self.mark_saved()
@@ -258,6 +292,7 @@ class ProjectFiles(QObject):
             then()
 
     def _on_controller_project_opened(self, path: str) -> None:
+        self._opening = None
         self.editor.reset(self.state.spec)
         self.mark_saved()
         self.window.training_panel.discard_edits()
@@ -265,14 +300,47 @@ class ProjectFiles(QObject):
         if restoring is not None and restoring[0] == path:
             self.state.set_project_path(restoring[1])
             self._trained = True            # a recovered session is not saved anywhere yet
+            self.update_modified()
             self.window.statusBar().showMessage(restoring[2], 8000)
             return
         self.recentChanged.emit(self.settings.add_recent_file(path))
-        self.window.statusBar().showMessage(f"Opened {path}", 5000)
+        self.window.statusBar().showMessage(opened_text(path, self.state.history.steps),
+                                                 10_000)
 
     def _on_state_project_changed(self, path: str) -> None:
         name = os.path.basename(path) if path else "untitled"
-        self.window.setWindowTitle(f"{name} — NN Studio")
+        self.window.setWindowTitle(f"{name}[*] — NN Studio")
+
+
+def opened_text(path: str, steps: int) -> str:
+    """"Opened proj.nnproj: step 2,814." for the status bar."""
+    return f"Opened {os.path.basename(path)}: step {steps:,}" + \
+        ("." if steps else " (not trained yet).")
+
+
+def describe_file(path: str) -> str:
+    """What a file that would not open is: its size, how it begins, and what an NN Studio
+    project begins with. For the details of the "cannot be opened" message."""
+    lines = [f"File: {path}"]
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError as e:
+        lines.append(f"It cannot be read: {e.strerror or e}.")
+        return "\n".join(lines)
+    lines.append(f"Size: {size:,} byte{'s' if size != 1 else ''}.")
+    if head:
+        shown = "".join(chr(b) if chr(b) in string.printable[:95] else "." for b in head)
+        lines.append(f"Begins with: {head.hex(' ')}  ({shown!r})")
+    signed = head.startswith(MAGIC)
+    lines.append(f"Expected: an NN Studio file begins with the {len(MAGIC)}-byte signature "
+                 f"{MAGIC.decode()}, then the format version, a header and the arrays, and "
+                 f"ends with a 32-byte checksum of all of it.")
+    lines.append("Found: the signature is there, so the file was written by NN Studio but its "
+                 "content or checksum is damaged (cut short or changed since)." if signed else
+                 "Found: no NN Studio signature: this is another kind of file.")
+    return "\n".join(lines)
 
 
 class SpecFileError(Exception):

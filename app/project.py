@@ -122,10 +122,13 @@ def read_project(path) -> OpenedProject:
 def _history_from(history: History) -> RunHistory:
     """Plot curves rebuilt from nncore's own history (files without app curves)."""
     h = RunHistory()
+    # batches per epoch: the first epoch's last step (its length), for the curves' smoothing
+    per = history.epochs[0].step if history.epochs else 0
 
     class _Batch:   # the fields RunHistory.add_batch reads
         def __init__(self, step, loss, acc):
             self.step, self.loss, self.accuracy, self.grad_norms = step, loss, acc, {}
+            self.batches_per_epoch = per
     for step, loss, acc in zip(history.batch_steps, history.batch_loss, history.batch_accuracy):
         h.add_batch(_Batch(step, loss, acc))
     for ev in history.epochs:
