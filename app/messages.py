@@ -22,6 +22,14 @@ def show_error(parent, title: str, message: str, details: str = "",
     return box
 
 
+def _repeats(details: str, message: str) -> bool:
+    """Details that only say the message again ("nncore: <the message>"): no Show Details."""
+    text = details.strip()
+    if ":" in text[:12] and text.split(":", 1)[0].isidentifier():
+        text = text.split(":", 1)[1].strip()       # "nncore: ...", "Error: ..."
+    return text == message.strip()
+
+
 def show_failure(parent, failure, on_rewind=None) -> QMessageBox:
     """A worker Failure; for divergence, a "Rewind to last good state" button."""
     box = QMessageBox(QMessageBox.Warning, failure.title, failure.message, QMessageBox.NoButton,
@@ -31,7 +39,7 @@ def show_failure(parent, failure, on_rewind=None) -> QMessageBox:
     box.setTextInteractionFlags(Qt.TextSelectableByMouse)
     if failure.advice:
         box.setInformativeText(failure.advice)
-    if failure.details:
+    if failure.details and not _repeats(failure.details, failure.message):
         box.setDetailedText(failure.details)
     if failure.can_rewind and on_rewind is not None:
         rewind = box.addButton("Rewind to last good state", QMessageBox.AcceptRole)
