@@ -46,7 +46,10 @@ class LayerPalette(QListWidget):
         self.setObjectName("layerPalette")
         self.editor = editor
         self.setItemDelegate(CardDelegate(self, subtitle_lines=3))
-        self.setResizeMode(QListWidget.Adjust)     # wrapped explanations follow the width
+        # Wrapped explanations follow the width: with word wrap on, Qt lays the cards out again
+        # after every change of the viewport's width (not only of its height).
+        self.setResizeMode(QListWidget.Adjust)
+        self.setWordWrap(True)
         self.setUniformItemSizes(False)
         self.setDragEnabled(True)
         self.setDragDropMode(QAbstractItemView.DragOnly)
