@@ -33,7 +33,7 @@ from .common import SIGNED_CMAP, FittedSplitter, ImagePane, LinesLabel, WhenSeen
 COLUMNS = ["layer", "input → output", "act. mean ± std", "zeros", "min … max", "dL/dY",
            "‖dL/dY‖"]
 #: Thumbnails of dW and db in the tree: at most this size (pixels), at least THUMB_MIN_H high.
-THUMB_W, THUMB_H, THUMB_MIN_H = 112, 36, 10
+THUMB_W, THUMB_H, THUMB_MIN_H = 112, 28, 10
 GRAD_CMAP = SIGNED_CMAP                 # the app's signed colours: blue −, white 0, orange +
 #: update-to-weight ratios outside this range get a warning colour (around 1e-3 is healthy)
 RATIO_LOW, RATIO_HIGH = 1e-5, 1e-1

@@ -334,7 +334,8 @@ class TrainingPanel(QScrollArea):
         form.addRow(_label_for("Seed", self.seed_field),
                     _pair(self.seed_field, _label_for("Val. split", self.val_field,
                                                       "Validation split"), self.val_field))
-        form.addRow(_label_for("Images per class", self.subset_field), self.subset_field)
+        form.addRow(_label_for("Per class", self.subset_field, "Images per class"),
+                    self.subset_field)
         form.addRow(self.standardize_field)  # the check box: the whole row
         return box
 
