@@ -18,7 +18,7 @@ from __future__ import annotations
 import copy
 import inspect
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtWidgets import (QApplication, QFormLayout, QFrame, QGridLayout, QGroupBox,
                                QLabel, QMessageBox, QProgressBar, QPushButton, QScrollArea,
                                QSizePolicy, QStyle, QStyleOptionButton, QVBoxLayout, QWidget)
@@ -435,6 +435,14 @@ class TrainingPanel(QScrollArea):
         self.guard.set_fields("schedule", [(_label(n), w)
                                            for n, w in self.schedule_fields.items()])
 
+    def _show_schedule(self) -> None:
+        """The schedule and its settings in view (when the panel must scroll: a notice above
+        them, a small screen), so a change a preset made to them is seen."""
+        last = list(self.schedule_fields.values())[-1] if self.schedule_fields \
+            else self.schedule_combo
+        self.ensureWidgetVisible(last, 8, 8)
+        self.ensureWidgetVisible(self.schedule_combo, 8, 8)
+
     # ---- checks ------------------------------------------------------------------------------
     def training_set_size(self, config: TrainingConfig | None = None) -> int | None:
         """How many images the next run trains on, if the data set is loaded."""
@@ -493,7 +501,10 @@ class TrainingPanel(QScrollArea):
                 if w.value() != values.get(name):
                     w.set_value(values.get(name))
         if schedule != self._schedule_type:
+            shown = self._schedule_type is not None
             self._rebuild_schedule_fields(config.schedule)
+            if shown and self.isVisible():      # a preset changed it: scrolled into view
+                QTimer.singleShot(0, self._show_schedule)
         elif config.schedule:
             cls = SCHEDULES.get(schedule)
             values = {**(_schedule_defaults(cls) if cls else {}),
