@@ -206,17 +206,23 @@ class NetworkEditor(QObject):
         layers = self.layers
         if bad is None or not 0 <= bad < len(layers):
             return None
-        data = self.state.data
-        n_classes = len(data.class_names) if data is not None else None
-        entry = catalog.new_layer(type_name)
-        for row in range(bad, -1, -1):
-            trial = dict(self.state.spec)
-            trial["layers"] = layers[:row] + [entry] + layers[row:]
-            result = check_spec(trial, n_classes)
+        for row, result in self._trials(type_name, bad):
             at = getattr(result.error, "index", None)
             if result.ok or (at is not None and at > bad + 1):
                 return row
         return None
+
+    def _trials(self, type_name: str, last_row: int):
+        """(row, check of the network with a new ``type_name`` inserted at row), for rows
+        from ``last_row`` back to 0 (a generator: the caller stops at the first it likes)."""
+        data = self.state.data
+        n_classes = len(data.class_names) if data is not None else None
+        entry = catalog.new_layer(type_name)
+        layers = self.layers
+        for row in range(last_row, -1, -1):
+            trial = dict(self.state.spec)
+            trial["layers"] = layers[:row] + [entry] + layers[row:]
+            yield row, check_spec(trial, n_classes)
 
     def default_row(self, type_name: str) -> int:
         """Where a new layer goes when no place was given and no layer is selected.
@@ -230,15 +236,7 @@ class NetworkEditor(QObject):
         start = output_start(layers)
         if not self.state.spec_check.ok:
             return start
-        data = self.state.data
-        n_classes = len(data.class_names) if data is not None else None
-        entry = catalog.new_layer(type_name)
-        for row in range(start, -1, -1):
-            trial = dict(self.state.spec)
-            trial["layers"] = layers[:row] + [entry] + layers[row:]
-            if check_spec(trial, n_classes).ok:
-                return row
-        return start
+        return next((row for row, result in self._trials(type_name, start) if result.ok), start)
 
     def _added_text(self, type_name: str, row: int, how: str, was_ok: bool = True) -> str:
         """One short status-bar line: "Added Dense as layer 4, before the output layers Dense →
