@@ -128,8 +128,8 @@ def _diverged_advice(trainer) -> str:
     rewind = ("Rewind to last good state goes back to " + _where(trainer.good_state) + ". "
               if trainer is not None else "")
     lr = getattr(getattr(trainer, "optimizer", None), "lr", None)
-    smaller = (f"set a smaller learning rate first (it is {lr:g}: try {lr / 10:g})"
-               if isinstance(lr, (int, float)) else "set a smaller learning rate first")
+    smaller = (f"divide the learning rate by 10 (it is {lr:g}: try {lr / 10:g})"
+               if isinstance(lr, (int, float)) else "divide the learning rate by 10")
     return (f"{rewind}Before training on, {smaller}; standardised inputs or the Adam "
             f"optimizer also help.")
 
@@ -407,9 +407,24 @@ class TrainingWorker(QObject):
             return
         self._pending, self._pending_epochs = [], []
         self._trainer.restore(target)   # (a later good state, now undone, becomes this one)
+        self._keep_settings_in_force()
         self._restores += 1
         self.historyReset.emit(self._trainer.step, self._trainer.epoch)
         self._set_mode("paused", force=True)
+
+    def _keep_settings_in_force(self):
+        """After a rewind, the optimizer's settings are the window's, not those the state was
+        taken with (a learner who set the learning rate to 50 and rewinds sees 50 in the field
+        and trains with 50: the field and the rate in use agree). Unchanged settings give the
+        state's own values back, so a rewind still replays identically."""
+        t = self._trainer
+        opt = t.optimizer
+        settings = self._config.optimizer.get("config", {})
+        for name, value in settings.items():
+            if name in opt.hparams and name != "lr":
+                setattr(opt, name, value)
+        t.base_lr = settings.get("lr", t.base_lr)
+        opt.lr = t.schedule.lr_at(t.base_lr, t.epoch) if t.schedule is not None else t.base_lr
 
     def _cmd_set_tile_layer(self, index):
         self._tile_layer = index

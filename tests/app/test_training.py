@@ -225,6 +225,10 @@ def test_rewind_to_the_good_state_never_jumps_into_steps_rewound_away(qtbot, win
     qtbot.waitUntil(lambda: window.state.run_state == "paused"
                     and window.state.snapshot.step == 0 and loss_points(window) == 0,
                     timeout=10_000)
+    # the learning rate in use is the one in the field (tester 4: the field said 50 and the
+    # run went on at the state's 0.05)
+    field = settings_field(window, "learningRateField")
+    assert field.value() == window.state.progress.lr == 1e6
 
 
 def test_a_divergence_names_a_mid_epoch_good_state_by_its_batch():
