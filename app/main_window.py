@@ -196,10 +196,14 @@ class MainWindow(QMainWindow):
     def _on_state_worker_failed(self, failure) -> None:
         if self.failure_box is not None:
             self.failure_box.close()
-        self.failure_box = show_failure(self, failure,
-                                        on_rewind=lambda: self.controller.rewind(True))
+        self.failure_box = show_failure(self, failure, on_rewind=self._rewind_to_good_state)
         self.failure_box.destroyed.connect(self._on_failure_box_destroyed)
         self.statusBar().showMessage(failure.title, 8000)
+
+    def _rewind_to_good_state(self) -> None:
+        self.controller.rewind(True)
+        self.statusBar().showMessage("Rewound to the last good state: set a smaller learning "
+                                     "rate before training on.", 8000)
 
     def _on_failure_box_destroyed(self, *args) -> None:
         self.failure_box = None

@@ -229,6 +229,7 @@ def test_rewind_to_the_good_state_never_jumps_into_steps_rewound_away(qtbot, win
     # run went on at the state's 0.05)
     field = settings_field(window, "learningRateField")
     assert field.value() == window.state.progress.lr == 1e6
+    assert window.statusBar().currentMessage().startswith("Rewound to the last good state")
 
 
 def test_a_divergence_names_a_mid_epoch_good_state_by_its_batch():
