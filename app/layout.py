@@ -224,6 +224,16 @@ class DockLayout(QObject):
                       column_widths(w.width(), self._training_hint()), Qt.Horizontal)
         self._fitted_width = w.width()
 
+    def _laid_out(self) -> None:
+        """The docks at the places and sizes the window's layout gives them now. Qt applies a
+        change of the docks (added, removed, ``resizeDocks``) when the event loop next gets to
+        it; read before that, their sizes are stale (after ``make_tall`` rebuilt the default,
+        ``keep_columns_sane`` read the Layers column as 1,029 px wide and the Network column as
+        180 px, and "kept" those)."""
+        layout = self.window.layout()
+        if layout is not None:
+            layout.activate()
+
     def keep_columns_sane(self) -> None:
         """After the window changed size: made much wider or narrower (another screen, a
         maximised window), the columns as the default has them for that width; a smaller
@@ -234,6 +244,7 @@ class DockLayout(QObject):
         keys = ("palette", "network", "loss", "training")
         if any(d[k].isFloating() or d[k].isHidden() for k in keys):
             return
+        self._laid_out()
         if len({w.dockWidgetArea(d[k]) for k in ("palette", "network")}) != 1 \
                 or w.dockWidgetArea(d["loss"]) != w.dockWidgetArea(d["training"]):
             return
@@ -257,6 +268,7 @@ class DockLayout(QObject):
         the column. Left alone once the learner has moved the line between them."""
         w, d = self.window, self.docks
         net, props = d["network"], d["properties"]
+        self._laid_out()
         if net.isFloating() or props.isFloating() or net.isHidden() or props.isHidden() \
                 or w.dockWidgetArea(net) != w.dockWidgetArea(props) \
                 or net.geometry().left() != props.geometry().left():

@@ -164,3 +164,34 @@ def test_weight_tiles_keep_visible_gaps(window, qtbot):
     runs = sum(1 for a, b in zip(light, light[1:]) if b and not a)
     assert runs >= rows - 1, (runs, rows, bg)
     assert rect.height() / rows >= 12                   # tiles big enough to read as squares
+
+
+def _resized(w, qtbot, size) -> None:
+    """The window resized to ``size`` as a learner (or the window manager) does it, and the
+    layout's response to it settled."""
+    from app.layout import SETTLE_MS
+    w.resize(*size)
+    qtbot.waitUntil(lambda: (w.width(), w.height()) == tuple(size))
+    qtbot.wait(SETTLE_MS + 200)
+
+
+def _widths(w) -> dict:
+    return {k: w.layout_.docks[k].width() for k in ("palette", "network", "training", "loss")}
+
+
+def test_reset_on_a_small_window_then_a_large_resize_gives_the_large_columns(window, qtbot):
+    """Reset layout at 1366x768 (or 1024x700), then a maximised 1920x1080 window: the columns
+    of a window launched and maximised there (tester 4: the Network column stayed 180 px, its
+    cards wrapped and "Presets" was cut off)."""
+    w = window
+    qtbot.waitUntil(lambda: hasattr(w, "inspection_docks"))
+    _resized(w, qtbot, LARGE)
+    launched = _widths(w)
+    assert launched["network"] >= 280 and launched["palette"] >= 220
+    for small in ((1366, 768),):
+        _resized(w, qtbot, small)
+        w.menus.actions["reset_layout"].trigger()
+        qtbot.wait(200)
+        _resized(w, qtbot, LARGE)
+        for key, width in launched.items():
+            assert abs(_widths(w)[key] - width) <= 4, (small, key, _widths(w), launched)
