@@ -60,6 +60,10 @@ _COMPACT_ROWS = (66, 34)                # per cent
 #: A resize is acted on once the window has kept its height this long (ms): one switch after
 #: a drag, not one per step of it.
 SETTLE_MS = 150
+#: The least height of the window with the compact arrangement, until it has been seen (then
+#: the one seen is used): while the accuracy plot has a row of its own, the window may be made
+#: this short (see ``_allow_compact_height``).
+COMPACT_LEAST_HEIGHT = 540
 #: The Training panel is never narrower than this (its buttons and fields fit).
 TRAINING_MIN_WIDTH = 250
 
@@ -142,6 +146,7 @@ class DockLayout(QObject):
         self._settle.timeout.connect(self._on_settle_timeout)
         self._left_rows = None          # the left column's heights as last set by us
         self._fitted_width = window.width()     # the width the columns were last fitted to
+        self._compact_least = COMPACT_LEAST_HEIGHT  # the compact window's least height seen
         window.installEventFilter(self)
         window.setDockNestingEnabled(True)
         window.setCorner(Qt.BottomLeftCorner, Qt.LeftDockWidgetArea)
@@ -209,6 +214,7 @@ class DockLayout(QObject):
             w.resizeDocks([d["loss"], d["accuracy"], d[first]],
                           [round(r * sy) for r in _RIGHT_ROWS], Qt.Vertical)
         self.polish_tabs()
+        self._allow_compact_height(compact)
         # going tall from here is the default's business, as long as nothing is rearranged
         self._before_switch = None
         self._switched_to = self.places() if compact else None
@@ -233,6 +239,19 @@ class DockLayout(QObject):
         layout = self.window.layout()
         if layout is not None:
             layout.activate()
+
+    def _allow_compact_height(self, compact: bool) -> None:
+        """The window's least height: the layout's own, but while the accuracy plot has a row of
+        its own, the compact arrangement's. Three rows need 718 px, so a window made 700 px tall
+        at once (a 1920x1080 window moved to a small screen) stayed 718 px tall, though the
+        switch to two rows that follows the resize fits in 700 px."""
+        if compact:
+            if self.window.minimumHeight() != 0:    # the layout's least size again (0, 0
+                self.window.setMinimumSize(0, 0)    # tells Qt that it is not ours)
+                if self.window.layout() is not None:
+                    self.window.layout().invalidate()
+        else:
+            self.window.setMinimumHeight(self._compact_least)
 
     def keep_columns_sane(self) -> None:
         """After the window changed size: made much wider or narrower (another screen, a
@@ -349,6 +368,11 @@ class DockLayout(QObject):
             else:
                 self.make_tall()
         self.keep_columns_sane()
+        self._laid_out()
+        arrangement = self.arrangement()
+        if arrangement == "compact":
+            self._compact_least = max(300, w.minimumSizeHint().height())
+        self._allow_compact_height(arrangement != "tall")
         self._left_rows = None              # the heights changed with the window
         self.fit_left_rows()
 
@@ -371,6 +395,7 @@ class DockLayout(QObject):
         bottom = d[self.groups["bottom"][0]]
         if not bottom.isFloating() and w.dockWidgetArea(bottom) == w.dockWidgetArea(d["loss"]):
             self._resize_compact_rows()
+        self._allow_compact_height(True)
         self.polish_tabs()
         self._switched_to = self.places()
         return True

@@ -188,10 +188,11 @@ def test_reset_on_a_small_window_then_a_large_resize_gives_the_large_columns(win
     _resized(w, qtbot, LARGE)
     launched = _widths(w)
     assert launched["network"] >= 280 and launched["palette"] >= 220
-    for small in ((1366, 768),):
-        _resized(w, qtbot, small)
+    for small in ((1366, 768), (1024, 700)):
+        _resized(w, qtbot, small)       # from 1920x1080 at once: 700 px, not three rows' 718
         w.menus.actions["reset_layout"].trigger()
         qtbot.wait(200)
+        assert (w.width(), w.height()) == small           # Reset layout keeps the size
         _resized(w, qtbot, LARGE)
         for key, width in launched.items():
             assert abs(_widths(w)[key] - width) <= 4, (small, key, _widths(w), launched)
