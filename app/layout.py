@@ -147,6 +147,7 @@ class DockLayout(QObject):
         self._left_rows = None          # the left column's heights as last set by us
         self._fitted_width = window.width()     # the width the columns were last fitted to
         self._compact_least = COMPACT_LEAST_HEIGHT  # the compact window's least height seen
+        self._fitted_height = window.height()   # the height the rows were last fitted to
         window.installEventFilter(self)
         window.setDockNestingEnabled(True)
         window.setCorner(Qt.BottomLeftCorner, Qt.LeftDockWidgetArea)
@@ -202,17 +203,12 @@ class DockLayout(QObject):
         d["loss"].raise_()
         d["training"].widget().setMinimumWidth(TRAINING_MIN_WIDTH)
         self.fit_columns()
-        sy = w.height() / 900
         w.resizeDocks([d["network"], d["properties"]],
                       [round(_NETWORK_SHARE * 1000), round((1 - _NETWORK_SHARE) * 1000)],
                       Qt.Vertical)
         self._left_rows = None
         QTimer.singleShot(0, self.fit_left_rows)     # once the docks have their sizes
-        if compact:
-            self._resize_compact_rows()
-        else:
-            w.resizeDocks([d["loss"], d["accuracy"], d[first]],
-                          [round(r * sy) for r in _RIGHT_ROWS], Qt.Vertical)
+        self.fit_rows(compact)
         self.polish_tabs()
         self._allow_compact_height(compact)
         # going tall from here is the default's business, as long as nothing is rearranged
@@ -310,6 +306,37 @@ class DockLayout(QObject):
         w, d = self.window, self.docks
         w.resizeDocks([d["loss"], d[self.groups["bottom"][0]]],
                       [round(r * w.height() / 100) for r in _COMPACT_ROWS], Qt.Vertical)
+        self._fitted_height = w.height()
+
+    def fit_rows(self, compact: bool) -> None:
+        """The default row heights of the plots' column for the window's height: two rows
+        (``_COMPACT_ROWS``) or three (``_RIGHT_ROWS``)."""
+        w, d = self.window, self.docks
+        if compact:
+            self._resize_compact_rows()
+            return
+        sy = w.height() / 900
+        w.resizeDocks([d["loss"], d["accuracy"], d[self.groups["bottom"][0]]],
+                      [round(r * sy) for r in _RIGHT_ROWS], Qt.Vertical)
+        self._fitted_height = w.height()
+
+    def keep_rows_sane(self) -> None:
+        """After the window was made much taller or shorter (more than 100 px: maximised, moved
+        to another screen), the rows of the plots' column as the default has them for that
+        height, if the docks there are still as the default has them: a window launched at
+        1400x900 and maximised to 1920x1080 had other rows (461/233/238 px) than Reset layout
+        gives there (511/190/231), as the columns had before they were refitted too. A smaller
+        change keeps the learner's heights."""
+        w = self.window
+        if abs(w.height() - self._fitted_height) <= 100:
+            return
+        self._laid_out()
+        arrangement = self.arrangement()
+        bottom = self.docks[self.groups["bottom"][0]]
+        if arrangement is None or bottom.isFloating() or bottom.isHidden() \
+                or w.dockWidgetArea(bottom) != w.dockWidgetArea(self.docks["loss"]):
+            return
+        self.fit_rows(arrangement == "compact")
 
     # ---- following the window's height -------------------------------------------------------
     def places(self, skip: str | None = None) -> tuple:
@@ -369,6 +396,8 @@ class DockLayout(QObject):
                 self.make_tall()
         self.keep_columns_sane()
         self._laid_out()
+        self.keep_rows_sane()
+        self._laid_out()
         arrangement = self.arrangement()
         if arrangement == "compact":
             self._compact_least = max(300, w.minimumSizeHint().height())
@@ -412,6 +441,7 @@ class DockLayout(QObject):
             before = self._before_switch
             self._before_switch = self._switched_to = None
             w.restoreState(before)
+            self._fitted_height = w.height()        # the rows it had at this height
             self.polish_tabs()
             return True
         fronts = [dock for dock in self._fronts() if dock is not self.docks["accuracy"]]

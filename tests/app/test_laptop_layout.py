@@ -196,3 +196,23 @@ def test_reset_on_a_small_window_then_a_large_resize_gives_the_large_columns(win
         _resized(w, qtbot, LARGE)
         for key, width in launched.items():
             assert abs(_widths(w)[key] - width) <= 4, (small, key, _widths(w), launched)
+
+
+def test_reset_at_a_large_size_gives_the_rows_of_a_launch_there(window, qtbot):
+    """Launched (1400x900) and maximised to 1920x1080, then Reset layout: the same row
+    heights (tester 4: Loss/Accuracy/Weights were 461/233/238 px after the launch, 511/190/231
+    after the reset)."""
+    w = window
+    qtbot.waitUntil(lambda: hasattr(w, "inspection_docks"))
+    _resized(w, qtbot, LARGE)
+    keys = ("network", "properties", "loss", "accuracy", "weights")
+
+    def heights():
+        return {k: w.layout_.docks[k].height() for k in keys}
+    launched = heights()
+    assert launched["loss"] > launched["accuracy"]          # the tall row is the tall one
+    w.menus.actions["reset_layout"].trigger()
+    qtbot.wait(200)
+    assert (w.width(), w.height()) == LARGE
+    for key, height in launched.items():
+        assert abs(heights()[key] - height) <= 4, (key, heights(), launched)
