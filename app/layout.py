@@ -465,11 +465,10 @@ class DockLayout(QObject):
         """Every tab of the tabbed docks in view: whole titles where they fit (the default
         layout leaves room for them at 1366x768); in a narrower group the titles are
         shortened evenly ("Confusi…") rather than some tabs pushed out of sight behind
-        scroll arrows. Each tab's tooltip has its whole title."""
+        scroll arrows. Each tab's tooltip has its whole title. (A panel's own tabs are the
+        panel's business: the confusion panel elides its three, for one.)"""
         for bar in self.window.findChildren(QTabBar):
             if not isinstance(bar.parentWidget(), QMainWindow):
-                bar.setElideMode(Qt.ElideNone)      # a panel's own tabs: whole, or arrows
-                bar.setUsesScrollButtons(True)
                 continue
             bar.setElideMode(Qt.ElideRight)
             bar.setUsesScrollButtons(False)

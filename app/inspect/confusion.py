@@ -336,7 +336,15 @@ class ConfusionPanel(QWidget):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.table, "Per class")
         self.tabs.addTab(self.pairs, "Most confused")
-        self.tabs.addTab(self.curves, "Accuracy per class")
+        self.tabs.addTab(self.curves, "Per epoch")
+        # all three titles in view at any width: short, and shortened further with "…" when
+        # the panel is narrow rather than scrolled out of sight behind arrows (1366x768)
+        self.tabs.setElideMode(Qt.TextElideMode.ElideRight)
+        self.tabs.setUsesScrollButtons(False)
+        for i, tip in enumerate(("Precision, recall, F1 and support of each class",
+                                 "The pairs of classes most often confused",
+                                 "Accuracy of each class, epoch by epoch")):
+            self.tabs.setTabToolTip(i, tip)
 
         split = self.split = FittedSplitter(Qt.Orientation.Horizontal,
                                             (self.plot_widget, self.tabs), self._fit_split)

@@ -216,3 +216,20 @@ def test_reset_at_a_large_size_gives_the_rows_of_a_launch_there(window, qtbot):
     assert (w.width(), w.height()) == LARGE
     for key, height in launched.items():
         assert abs(heights()[key] - height) <= 4, (key, heights(), launched)
+
+
+def test_the_confusion_panels_inner_tabs_are_all_in_view_on_a_laptop(window, qtbot):
+    """Tester 4: at 1366x768 'Accuracy per class' was scrolled out of sight behind arrows."""
+    from app.inspect.common import reveal
+    w = window
+    _sized(w, qtbot, LAPTOP)
+    panel = w.findChild(QWidget, "confusionPanel")
+    reveal(panel)
+    qtbot.waitUntil(panel.isVisible)
+    qtbot.wait(60)
+    bar = panel.tabs.tabBar()
+    assert bar.count() == 3 and not bar.usesScrollButtons()
+    for i in range(bar.count()):
+        assert bar.rect().contains(bar.tabRect(i)), (bar.tabText(i), bar.tabRect(i), bar.rect())
+        assert bar.tabToolTip(i)                         # the long form
+    assert [bar.tabText(i) for i in range(3)] == ["Per class", "Most confused", "Per epoch"]
