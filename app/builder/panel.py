@@ -26,9 +26,7 @@ class NetworkPanel(QWidget):
         self.total.setWordWrap(True)
         self.presets_button = QToolButton(self)
         self.presets_button.setObjectName("presetsButton")
-        # the arrow in the text: the style's own menu indicator sat over the "s"
-        self.presets_button.setText("Presets ▾")
-        self.presets_button.setStyleSheet("QToolButton::menu-indicator { image: none; width: 0; }")
+        self.presets_button.setText("Presets")
         self.presets_button.setToolTip("Replace the network by a ready-made one (undoable)")
         self.presets_button.setPopupMode(QToolButton.InstantPopup)
         self.presets_menu = QMenu(self)
