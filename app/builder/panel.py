@@ -3,10 +3,30 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMenu, QStyle, QStyleOptionToolButton,
+                               QStylePainter, QToolButton, QVBoxLayout, QWidget)
 
 from .presets import changes, load_presets
 from .stack import LayerStack, error_text
+
+
+class MenuToolButton(QToolButton):
+    """A tool button that opens its menu, with the arrow "▾" after its text.
+
+    The style's own indicator for a button with a menu is a small arrow in the bottom-right
+    corner, drawn over the text (the "s" of "Presets"), since its size hint leaves no room
+    for it. Here the arrow is part of the text, so the size hint counts it, and the style is
+    told there is no menu to mark."""
+
+    def setText(self, text: str) -> None:
+        super().setText(f"{text} ▾")
+
+    def paintEvent(self, event) -> None:
+        painter = QStylePainter(self)
+        option = QStyleOptionToolButton()
+        self.initStyleOption(option)
+        option.features &= ~QStyleOptionToolButton.HasMenu
+        painter.drawComplexControl(QStyle.CC_ToolButton, option)
 
 
 class NetworkPanel(QWidget):
@@ -24,7 +44,7 @@ class NetworkPanel(QWidget):
         self.total = QLabel(self)
         self.total.setObjectName("totalParams")
         self.total.setWordWrap(True)
-        self.presets_button = QToolButton(self)
+        self.presets_button = MenuToolButton(self)
         self.presets_button.setObjectName("presetsButton")
         self.presets_button.setText("Presets")
         self.presets_button.setToolTip("Replace the network by a ready-made one (undoable)")
@@ -34,7 +54,7 @@ class NetworkPanel(QWidget):
         self.presets_button.setMenu(self.presets_menu)
 
         buttons = QHBoxLayout()
-        buttons.setSpacing(2)
+        buttons.setSpacing(0)       # side by side like a tool bar's: room for "Presets ▾" at 1024 px
         self.actions = {}
         for key, text, tip, icon in (
                 ("up", "Move up", "Move the selected layer up (Alt+Up)", "up"),

@@ -169,3 +169,35 @@ def test_presets_replace_the_network_and_undo_brings_it_back(qtbot, builder_wind
     assert window.state.spec_check.ok
     window.editor.undo()
     assert window.state.spec == before
+
+
+def test_presets_button_shows_its_whole_label_and_opens_the_presets(qtbot, builder_window):
+    from PySide6.QtGui import QImage
+    from PySide6.QtWidgets import QMenu, QToolButton
+    from app.builder.panel import MenuToolButton
+    window = builder_window
+    b = find(window, QToolButton, "presetsButton")
+    assert b.text() == "Presets ▾"
+    assert b.width() >= b.sizeHint().width()
+    # drawn like a button without a menu: no corner indicator over the "s" of its label
+    plain = QToolButton()
+    plain.setText(b.text())
+    plain.setPopupMode(QToolButton.InstantPopup)
+    plain.resize(b.size())
+    qtbot.addWidget(plain)
+    marked = MenuToolButton()
+    marked.setText("Presets")
+    marked.setPopupMode(QToolButton.InstantPopup)
+    marked.setMenu(QMenu(marked))
+    marked.resize(b.size())
+    qtbot.addWidget(marked)
+
+    def pixels(widget) -> bytes:
+        image = widget.grab().toImage().convertToFormat(QImage.Format_RGB32)
+        return bytes(image.constBits())
+    assert pixels(marked) == pixels(plain)
+    # and the menu lists the presets
+    menu = b.menu()
+    menu.aboutToShow.emit()
+    names = [a.text() for a in menu.actions() if a.text()]
+    assert len(names) >= 3, names
