@@ -115,6 +115,7 @@ class MainWindow(QMainWindow):
         for view in (self.loss_view, self.accuracy_view, self.weights_view,
                      self.histogram_view, self.grad_norm_view):
             self.pacer.slowdownChanged.connect(view.set_slowdown)
+        self.pacer.slowdownChanged.connect(c.set_update_slowdown)
         L.add("palette", "Layers", self.palette)
         L.add("network", "Network", self.network_panel)
         L.add("properties", "Layer properties", _scrollable(self.properties))

@@ -119,6 +119,12 @@ class TrainingController(QObject):
     def set_tile_layer(self, index: int) -> None:
         self._command("set_tile_layer", index)
 
+    def set_update_slowdown(self, factor: float) -> None:
+        """Updates from the worker come ``factor`` times less often (at most
+        ``worker.MAX_UPDATE_SLOWDOWN``): the window's pacer asks for it when drawing takes more
+        than its CPU budget (app.views.pacing)."""
+        self._command("set_update_slowdown", factor)
+
     def set_tile_aspect(self, aspect: float) -> None:
         """The weight tiles' panel is ``aspect`` times wider than tall (tiles laid out to fit)."""
         self._command("set_tile_aspect", aspect)

@@ -49,6 +49,10 @@ from .payloads import view_data
 UPDATE_INTERVAL = 1 / 5
 #: Seconds between weight snapshots and weight views while training runs.
 HEAVY_INTERVAL = 0.5
+#: When the window cannot keep to its CPU budget (app.views.pacing), updates come up to this
+#: many times less often: every update costs the GUI thread the same however many batches
+#: it carries, and what the GUI thread spends the training thread loses about twice over.
+MAX_UPDATE_SLOWDOWN = 2.5
 #: While this many updates wait in the GUI's event queue, the worker keeps collecting batches
 #: instead of sending more: a slow GUI gets fewer, larger updates, never a growing backlog.
 MAX_IN_FLIGHT = 1
@@ -220,6 +224,7 @@ class TrainingWorker(QObject):
         self._running_since = None
         self._tile_layer = None
         self._tile_aspect = 2.0         # width / height of the weight tiles' panel
+        self._update_slowdown = 1.0     # (set_update_slowdown)
         self._last_eval = None
         self._quit = False
 
@@ -432,6 +437,10 @@ class TrainingWorker(QObject):
         if self._mode != "running":
             self._flush(heavy=True, force=True)
 
+    def _cmd_set_update_slowdown(self, factor: float):
+        """Send updates ``factor`` (1 to MAX_UPDATE_SLOWDOWN) times less often than normal."""
+        self._update_slowdown = min(max(float(factor), 1.0), MAX_UPDATE_SLOWDOWN)
+
     def _cmd_set_tile_aspect(self, aspect: float):
         """The tiles' panel changed shape: lay them out again to fill it."""
         self._tile_aspect = aspect
@@ -566,8 +575,9 @@ class TrainingWorker(QObject):
                 self._set_mode("finished")
                 return
         now = time.perf_counter()
-        if now - self._last_emit >= UPDATE_INTERVAL:
-            self._flush(heavy=self._heavy_due or now - self._last_heavy >= HEAVY_INTERVAL,
+        slower = self._update_slowdown
+        if now - self._last_emit >= UPDATE_INTERVAL * slower:
+            self._flush(heavy=self._heavy_due or now - self._last_heavy >= HEAVY_INTERVAL * slower,
                         wait_for_gui=True)
 
     def _step_inspected(self):

@@ -1,6 +1,8 @@
 """The views' CPU budget (app.views.pacing)."""
 from __future__ import annotations
 
+import pytest
+
 from app.state import StudioState
 from app.views import pacing
 
@@ -28,8 +30,17 @@ def test_redraws_slow_down_when_the_gui_thread_uses_too_much_cpu(qtbot, monkeypa
     assert pacer.slowdown == pacing.MAX_SLOWDOWN   # never slower than this
     second(0.07)                                   # within budget: stays
     assert pacer.slowdown == pacing.MAX_SLOWDOWN
-    second(0.02)                                   # well under: faster again
+    second(0.02)                                   # well under, once: a lull, stays
+    assert pacer.slowdown == pacing.MAX_SLOWDOWN
+    second(0.30)                                   # (the lull was between two bursts)
+    second(0.02)
+    assert pacer.slowdown == pacing.MAX_SLOWDOWN
+    second(0.02)                                   # well under twice in a row: faster again
     assert pacer.slowdown == pacing.MAX_SLOWDOWN / 1.5
+    second(0.02)                                   # and again after two more
+    assert pacer.slowdown == pacing.MAX_SLOWDOWN / 1.5
+    second(0.02)
+    assert pacer.slowdown == pacing.MAX_SLOWDOWN / 1.5 ** 2
     state.set_run_state("paused")                  # not training: normal rate at once
     assert pacer.slowdown == 1.0
 
@@ -88,3 +99,60 @@ def test_slowing_down_does_not_postpone_a_redraw_already_waiting(qtbot):
     panel.set_slowdown(200.0)
     qtbot.waitUntil(lambda: bool(drawn), timeout=2000)
     assert panel._throttled_redraw.timeout() == 50 * 200     # and slower from now on
+
+
+def _worker_training_on_a_clock(monkeypatch, clock):
+    """A TrainingWorker (its thread not started) with a small trainer, running: each
+    ``_train_batch`` call trains one batch at the time ``clock["t"]``; its updates are
+    collected (and acknowledged at once, as the window does)."""
+    import numpy as np
+    from nncore import CrossEntropyLoss, Network
+    from nncore.optim import SGD
+    from nncore.train import Trainer
+    from app.training import worker as worker_module
+    monkeypatch.setattr(worker_module.time, "perf_counter", lambda: clock["t"])
+    spec = {"input_shape": [4], "layers": [{"type": "Dense", "units": 3},
+                                           {"type": "Softmax"}]}
+    net = Network.from_spec(spec, seed=0)
+    rng = np.random.default_rng(0)
+    x, y = rng.random((2000, 4), dtype=np.float32), rng.integers(0, 3, 2000)
+    w = worker_module.TrainingWorker()
+    w._install(Trainer(net, CrossEntropyLoss(), SGD(net, lr=0.1), x, y, batch_size=4), spec)
+    w._mode = "running"
+    updates = []
+    w.updated.connect(lambda u: (updates.append(u), w.acknowledge()))
+    return w, updates
+
+
+def test_the_worker_sends_fewer_updates_when_the_window_is_over_its_budget(qtbot, monkeypatch):
+    from app.training import worker as worker_module
+    clock = {"t": 100.0}
+    w, updates = _worker_training_on_a_clock(monkeypatch, clock)
+
+    def batches_over(seconds: float) -> list:
+        updates.clear()
+        for _ in range(int(seconds / 0.01)):       # a batch every 10 ms
+            clock["t"] += 0.01
+            w._train_batch()
+        return list(updates)
+
+    normal = batches_over(10.0)
+    assert len(normal) == pytest.approx(10.0 / worker_module.UPDATE_INTERVAL, abs=2)
+    assert sum(len(u.batches) for u in normal) >= 990      # every batch reaches the window
+    w._cmd_set_update_slowdown(100.0)                        # more than the most it slows
+    assert w._update_slowdown == worker_module.MAX_UPDATE_SLOWDOWN
+    slowed = batches_over(10.0)
+    expected = 10.0 / (worker_module.UPDATE_INTERVAL * worker_module.MAX_UPDATE_SLOWDOWN)
+    assert len(slowed) == pytest.approx(expected, abs=2)
+    assert sum(len(u.batches) for u in slowed) >= 990      # fewer updates, no batch lost
+    assert any(u.views is not None for u in slowed)         # the weight views still come
+    w._cmd_set_update_slowdown(0.5)                          # never faster than normal
+    assert w._update_slowdown == 1.0
+
+
+def test_the_pacer_slows_the_workers_updates_in_the_window(qtbot, window):
+    from app.training.worker import MAX_UPDATE_SLOWDOWN
+    window.pacer._set(pacing.MAX_SLOWDOWN)
+    qtbot.waitUntil(lambda: window.controller.worker._update_slowdown == MAX_UPDATE_SLOWDOWN)
+    window.pacer._set(1.0)
+    qtbot.waitUntil(lambda: window.controller.worker._update_slowdown == 1.0)
