@@ -13,8 +13,10 @@ class NNCoreError(ValueError):
 class SpecError(NNCoreError):
     """A network spec (or one layer of it) is invalid.
 
-    Attributes name where the problem is: ``index`` (layer position, or None for the spec itself),
-    ``layer_type``, ``field``, ``expected`` and ``received``.
+    Attributes name where the problem is: ``index`` (layer position in ``spec["layers"]``,
+    counted from 0, or None for the spec itself), ``layer_type``, ``field``, ``expected`` and
+    ``received``. The message counts layers from 1, as a learner does and as the app's cards
+    do: ``index=7`` reads "layer 8 (Dense), field 'units': …" — the 8th layer of the list.
     """
 
     def __init__(self, message: str, *, index: int | None = None, layer_type: str | None = None,
@@ -27,7 +29,7 @@ class SpecError(NNCoreError):
         self.reason = message
         where = []
         if index is not None:
-            where.append(f"layer {index}" + (f" ({layer_type})" if layer_type else ""))
+            where.append(f"layer {index + 1}" + (f" ({layer_type})" if layer_type else ""))
         if field is not None:
             where.append(f"field '{field}'")
         prefix = ", ".join(where)

@@ -13,6 +13,7 @@ what was expected and what was received.
 from __future__ import annotations
 
 import copy
+import difflib
 import math
 
 import numpy as np
@@ -56,6 +57,20 @@ def _check_input_shape(shape):
     return tuple(int(d) for d in shape)
 
 
+def _type_hint(type_name) -> str:
+    """What a misspelt or unknown layer type probably means: "; did you mean ReLU?" for
+    "Relu" or "Rlu", else a word on layer types of one's own (they come from plugins)."""
+    if not isinstance(type_name, str) or not type_name.strip():
+        return ""
+    by_lower = {name.lower(): name for name in LAYERS}
+    wanted = type_name.strip().lower()
+    close = difflib.get_close_matches(wanted, list(by_lower), n=1, cutoff=0.75)
+    if wanted in by_lower or close:
+        return f"; did you mean {by_lower[wanted if wanted in by_lower else close[0]]}?"
+    return ("; a layer type of your own must be registered first: put its file in the plugin "
+            "folder (nn-train --plugins FOLDER; the app: Network ▸ Reload plugins)")
+
+
 def layer_from_config(index: int, config) -> "_layers.Layer":
     """Construct (not build) one layer from its spec entry, validating every field."""
     if not isinstance(config, dict):
@@ -65,9 +80,9 @@ def layer_from_config(index: int, config) -> "_layers.Layer":
     type_name = config.get("type")
     if not isinstance(type_name, str) or type_name not in LAYERS:
         known = ", ".join(LAYERS)
-        raise SpecError(f"expected one of {known}, received {short_repr(type_name)}",
-                        index=index, field="type", expected=f"one of {known}",
-                        received=type_name)
+        raise SpecError(f"expected one of {known}, received {short_repr(type_name)}"
+                        f"{_type_hint(type_name)}", index=index, field="type",
+                        expected=f"one of {known}", received=type_name)
     cls = LAYERS[type_name]
     defaults = cls.defaults()
     kwargs = {}

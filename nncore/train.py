@@ -243,8 +243,9 @@ class Trainer:
                            f"inputs.", self.step + 1, loss)
         bad = [i for i, n in norms.items() if not math.isfinite(n)]
         if bad:
-            raise Diverged(f"the gradient of layer {bad[0]} became infinite at step "
-                           f"{self.step + 1}. Try a smaller learning rate.", self.step + 1, loss)
+            layer = f"layer {bad[0] + 1} ({type(self.net.layers[bad[0]]).__name__})"
+            raise Diverged(f"the gradient of {layer} became infinite at step {self.step + 1}. "
+                           f"Try a smaller learning rate.", self.step + 1, loss)
         initial = loss if self.initial_loss is None else self.initial_loss
         smoothed = loss if self.smoothed_loss is None else 0.8 * self.smoothed_loss + 0.2 * loss
         # Judged against the start, but never against less than the loss of a network that

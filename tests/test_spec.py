@@ -73,7 +73,7 @@ def _check_names_everything(e, name, field, value):
     assert e.field == field
     assert e.expected
     msg = str(e)
-    assert msg.startswith(f"layer 2 ({name}), field '{field}': ")
+    assert msg.startswith(f"layer 3 ({name}), field '{field}': ")     # counted from 1
     assert e.expected in msg
     assert "received" in msg
     if isinstance(value, float) and value != value:
@@ -125,10 +125,10 @@ def test_required_fields_are_exactly_units_and_filters():
 
 def test_messages_read_plainly():
     e = _raise(_spec_with({"type": "Dense", "units": 0}))
-    assert str(e) == ("layer 2 (Dense), field 'units': expected an integer >= 1 and "
+    assert str(e) == ("layer 3 (Dense), field 'units': expected an integer >= 1 and "
                       "<= 400,000,000, received 0")
     e = _raise(_spec_with({"type": "Dropout", "rate": 1.5}))
-    assert str(e) == ("layer 2 (Dropout), field 'rate': expected a number >= 0 and <= 0.99, "
+    assert str(e) == ("layer 3 (Dropout), field 'rate': expected a number >= 0 and <= 0.99, "
                       "received 1.5")
     e = _raise(_spec_with({"type": "BatchNorm", "eps": 0}))
     assert "expected a number >= 1e-20 and <= 1, received 0" in str(e)
@@ -153,7 +153,7 @@ def test_malformed_layer_entries(layer, index):
     spec = {"input_shape": [4], "layers": [{"type": "ReLU"}] * index + [layer]}
     e = _raise(spec)
     assert e.index == index and e.expected
-    assert f"layer {index}" in str(e)
+    assert f"layer {index + 1}" in str(e)         # the message counts layers from 1
     if isinstance(layer, dict):
         assert e.field == "type"
         assert "Dense" in str(e)       # the known types are listed
@@ -200,7 +200,7 @@ def test_dense_after_conv_without_flatten_names_the_dense_layer():
         {"type": "Conv2D", "filters": 16}, {"type": "ReLU"}, {"type": "Dense", "units": 10}]}
     e = _raise(spec)
     assert (e.index, e.layer_type) == (2, "Dense")
-    assert str(e).startswith("layer 2 (Dense)")
+    assert str(e).startswith("layer 3 (Dense)")   # the third layer (index 2)
     assert "(16, 26, 26)" in str(e) and "add Flatten" in str(e)
 
 
@@ -402,3 +402,18 @@ def test_infer_shapes_does_not_build_weights():
     # 90 M weights would take 360 MB to build; inference is instant and allocates nothing
     rows = infer_shapes({"input_shape": [30_000], "layers": [{"type": "Dense", "units": 3_000}]})
     assert rows[0]["params"] == 30_000 * 3_000 + 3_000
+
+
+@pytest.mark.parametrize("typed,meant", [("Relu", "ReLU"), ("Rlu", "ReLU"), ("Dens", "Dense"),
+                                         ("conv2d", "Conv2D"), ("MaxPool", "MaxPool2D")])
+def test_a_misspelt_layer_type_suggests_the_one_meant(typed, meant):
+    e = _raise({"input_shape": [4], "layers": [{"type": "Dense", "units": 3}, {"type": typed}]})
+    assert (e.index, e.field, e.received) == (1, "type", typed)
+    assert str(e).startswith("layer 2, field 'type': expected one of ")
+    assert str(e).endswith(f"received '{typed}'; did you mean {meant}?")
+
+
+def test_an_unknown_layer_type_points_to_plugins():
+    e = _raise({"input_shape": [4], "layers": [{"type": "Swish"}]})
+    assert "did you mean" not in str(e)
+    assert "plugin" in str(e) and "--plugins" in str(e)
