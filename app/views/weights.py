@@ -30,6 +30,22 @@ WEIGHT_CMAP = SIGNED_CMAP
 GAP_PX = 2
 
 
+
+def set_choices(combo, choices) -> None:
+    """Make ``combo`` list ``choices`` [(layer index, caption)], keeping what is chosen, when
+    either the layers or their captions changed (a Conv2D's kernel 3 -> 5 changes only the
+    caption: "filters 5×5"). It does not signal the change."""
+    current = [(combo.itemData(i), combo.itemText(i)) for i in range(combo.count())]
+    if current == [(i, caption) for i, caption in choices]:
+        return
+    chosen = combo.currentData()
+    combo.blockSignals(True)
+    combo.clear()
+    for i, caption in choices:
+        combo.addItem(caption, i)
+    combo.setCurrentIndex(max(combo.findData(chosen), 0))
+    combo.blockSignals(False)
+
 class SignedLegend(QWidget):
     """A small key to SIGNED_CMAP, for a panel's header: "− [blue → white → orange] +"."""
 
@@ -160,14 +176,7 @@ class WeightTilesView(PlotPanel):
         views = self.state.views
         if views is None:
             return
-        layers = views.tile_layers
-        current = [self.layer_combo.itemData(i) for i in range(self.layer_combo.count())]
-        if current != [i for i, _ in layers]:
-            self.layer_combo.blockSignals(True)
-            self.layer_combo.clear()
-            for i, caption in layers:
-                self.layer_combo.addItem(caption, i)
-            self.layer_combo.blockSignals(False)
+        set_choices(self.layer_combo, views.tile_layers)
         tiles = views.tiles
         if tiles is None:
             self.image.clear()
@@ -292,15 +301,10 @@ class HistogramView(PlotPanel):
         if views is None:
             return
         layers = sorted(views.weight_hists)
-        current = [self.layer_combo.itemData(i) for i in range(self.layer_combo.count())]
-        if current != layers:
-            self.layer_combo.blockSignals(True)
-            self.layer_combo.clear()
-            for i in layers:
-                self.layer_combo.addItem(f"{i + 1}. {views.layer_names.get(i, '')}", i)
-            self.layer_combo.blockSignals(False)
-            if self.layer not in layers:
-                self.layer = layers[0] if layers else None
+        set_choices(self.layer_combo,
+                    [(i, f"{i + 1}. {views.layer_names.get(i, '')}") for i in layers])
+        if self.layer not in layers:
+            self.layer = layers[0] if layers else None
         self.layer_combo.blockSignals(True)
         self.layer_combo.setCurrentIndex(max(self.layer_combo.findData(self.layer), 0))
         self.layer_combo.blockSignals(False)

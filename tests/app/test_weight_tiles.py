@@ -49,3 +49,21 @@ def test_a_wide_short_panel_gets_a_wide_layout(window, qtbot):
     qtbot.waitUntil(lambda: window.state.views.tiles.grid[0] > window.state.views.tiles.grid[1],
                     timeout=5_000)
     assert window.state.views.tiles.tiles == 128
+
+
+def test_the_layer_list_follows_a_changed_kernel_size(window, qtbot):
+    """Kernel 3 -> 5 changes no layer's number, only what the lists call it."""
+    from PySide6.QtWidgets import QComboBox, QWidget
+    from .helpers import click_stack_row, find, type_into
+    window.editor.replace({"input_shape": [1, 28, 28], "layers": [
+        {"type": "Conv2D", "filters": 4, "kernel_size": 3}, {"type": "ReLU"},
+        {"type": "Flatten"}, {"type": "Dense", "units": 10}, {"type": "Softmax"}]},
+        "A small CNN")
+    tiles = find(window, QComboBox, "tileLayerCombo")
+    qtbot.waitUntil(lambda: tiles.currentText() == "1. Conv2D filters 3×3", timeout=10_000)
+    click_stack_row(qtbot, window, 0)
+    type_into(qtbot, find(find(window, QWidget, "layerProperties"), QWidget,
+                          "field_kernel_size"), "5")
+    qtbot.waitUntil(lambda: tiles.currentText() == "1. Conv2D filters 5×5", timeout=10_000)
+    assert [tiles.itemText(i) for i in range(tiles.count())] == ["1. Conv2D filters 5×5"]
+    assert window.state.views.tiles.tile_shape == (5, 5)
