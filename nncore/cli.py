@@ -223,6 +223,12 @@ def table_row(ev) -> str:
             f"{val_acc:>9}  {ev.samples_per_sec:>9,.0f}  {ev.seconds:>7.1f}")
 
 
+def count(n: int, word: str, plural: str = "") -> str:
+    """"1 epoch", "3 epochs", "60,000 training samples": the count and its noun, plural
+    right (``plural`` when adding an s is wrong)."""
+    return f"{n:,} {word if n == 1 else plural or word + 's'}"
+
+
 # ---- outputs --------------------------------------------------------------------------------
 def _csv(rows) -> bytes:
     return ("\n".join(",".join(str(v) for v in row) for row in rows) + "\n").encode("utf-8")
@@ -505,12 +511,13 @@ def run(args, stdout=None, stderr=None) -> int:
     show_bar = args.progress if args.progress is not None else stderr.isatty()
     bar = ProgressBar(stderr) if show_bar else None
     p = lambda *a: print(*a, file=stdout, flush=True)  # noqa: E731
-    p(f"{name}: {trainer.net.num_params:,} weights; {len(prepared.x_train):,} training and "
-      f"{len(prepared.x_eval):,} {prepared.eval_name} samples of {config.dataset}; "
+    p(f"{name}: {count(trainer.net.num_params, 'weight')}; "
+      f"{count(len(prepared.x_train), 'training sample')} and "
+      f"{count(len(prepared.x_eval), prepared.eval_name + ' sample')} of {config.dataset}; "
       f"{config.optimizer['type']} {config.optimizer.get('config', {})}"
       + (f" with {config.schedule['type']} {config.schedule.get('config', {})}"
          if config.schedule else "")
-      + f", batch size {config.batch_size}, {config.epochs} epochs")
+      + f", batch size {config.batch_size}, {count(config.epochs, 'epoch')}")
     p(table_header(prepared.eval_name))
 
     def on_batch(ev):
@@ -542,7 +549,8 @@ def run(args, stdout=None, stderr=None) -> int:
                 p(f"BLAS: {threads.describe()}")
                 threads.finish()
             elif threads is not None:
-                p(f"BLAS: {_threads_now()} thread(s)")
+                n = _threads_now()
+                p(f"BLAS: {count(n, 'thread') if isinstance(n, int) else f'{n} threads'}")
                 threads.restore_original_limits()
     if ctrl_c.requested():
         status, problem = EXIT_INTERRUPTED, (f"interrupted in epoch {trainer.epoch + 1} after "

@@ -126,9 +126,10 @@ def test_blas_threads_chosen_by_timing_or_fixed(tmp_path, data_dir, capsys):
     base = [spec, "--dataset", data_dir, "--epochs", 1, "--no-plots", "--out", tmp_path / "o"]
     code, out, err = run_cli(capsys, *base)
     if not threads.user_chose_threads():         # default: every core but one
-        assert f"BLAS: {threads.every_core_but_one()} thread(s)" in out
+        n = threads.every_core_but_one()
+        assert f"BLAS: {n} thread{'s' if n != 1 else ''}\n" in out
     code, out, err = run_cli(capsys, *base, "--threads", 1)
-    assert code == 0 and "BLAS: 1 thread(s)" in out, err
+    assert code == 0 and "BLAS: 1 thread\n" in out, err
     code, out, err = run_cli(capsys, *base, "--threads", "auto")
     assert code == 0, err
     if (os.cpu_count() or 1) > 1 and not threads.user_chose_threads():
@@ -233,15 +234,30 @@ def test_a_project_or_model_file_gives_its_network_and_settings(tmp_path, data_d
     finally:
         os.umask(old)
     assert code == 0, err
-    assert "Adam {'lr': 0.01}, batch size 25, 1 epochs" in out
+    assert "Adam {'lr': 0.01}, batch size 25, 1 epoch\n" in out
     assert io.load(tmp_path / "o" / "model.nns").spec["layers"][1]["units"] == 12
     assert {f.name: stat.S_IMODE(f.stat().st_mode) for f in (tmp_path / "o").iterdir()} == \
         dict.fromkeys(["model.nns", "history.csv", "batches.csv", "confusion.csv"], 0o644)
     code, out, err = run_cli(capsys, tmp_path / "o" / "model.nns", "--dataset", data_dir,
                              "--out", tmp_path / "p", "--no-plots")
     assert code == 0, err
-    assert "Adam {'lr': 0.01}, batch size 25, 1 epochs" in out
+    assert "Adam {'lr': 0.01}, batch size 25, 1 epoch\n" in out
     # a binary file that is none of these: one clear line, no decoding error
     (tmp_path / "picture.nnproj").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
     code, _, err = run_cli(capsys, tmp_path / "picture.nnproj", "--out", tmp_path / "q")
     assert code == cli.EXIT_BAD_INPUT and "not a text file" in err and "utf-8" not in err
+
+
+def test_counts_are_printed_with_the_right_plural(tmp_path, data_dir, capsys):
+    assert [cli.count(n, "epoch") for n in (0, 1, 2, 1500)] == \
+        ["0 epochs", "1 epoch", "2 epochs", "1,500 epochs"]
+    assert cli.count(1, "test sample") == "1 test sample"
+    spec = write_json(tmp_path / "net.json", MLP)
+    code, out, err = run_cli(capsys, spec, "--dataset", data_dir, "--epochs", 1, "--subset", 1,
+                             "--batch-size", 5, "--no-plots", "--threads", 1, "--out",
+                             tmp_path / "o")
+    assert code == 0, err
+    summary = out.splitlines()[0]
+    assert "12,730 weights; 10 training samples and 50 test samples of" in summary
+    assert summary.endswith(", batch size 5, 1 epoch"), summary
+    assert "BLAS: 1 thread\n" in out
