@@ -300,7 +300,8 @@ class DockLayout(QObject):
         want_props = max(110, min(need, round(0.45 * total)))
         rows = (total - want_props, want_props)
         w.resizeDocks([net, props], list(rows), Qt.Vertical)
-        self._left_rows = (net.height(), props.height())
+        self._laid_out()        # (read now, the heights were the old ones: a later fit took
+        self._left_rows = (net.height(), props.height())   # them for the learner's choice)
 
     def _resize_compact_rows(self) -> None:
         w, d = self.window, self.docks

@@ -71,6 +71,7 @@ class MainWindow(QMainWindow):
         self.network_panel.presetApplied.connect(self._on_network_panel_preset_applied)
         self.editor.editRefused.connect(self._on_editor_edit_refused)
         self.editor.edited.connect(self._on_editor_layer_added)    # every edit says what it did
+        self.editor.currentChanged.connect(self._on_editor_current_changed)
         self.menus = Menus(self)
         self.menus.fill_view_menu(self.layout_.docks.values())
         self.setStatusBar(StudioStatusBar(self.state, self))
