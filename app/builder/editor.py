@@ -25,24 +25,24 @@ from . import catalog
 _MERGE_ID = 4242
 
 
-def check_spec(spec: dict, n_classes: int | None = None) -> SpecCheck:
+def check_spec(spec: dict, n_classes: int | None = None,
+               dataset: str | None = None) -> SpecCheck:
     """Shapes of every valid layer, and the first error (nncore's SpecError) if any.
 
     Besides nncore's checks, a network to train must have layers and, for a data set of
-    ``n_classes`` classes, end with one output per class."""
+    ``n_classes`` classes (named ``dataset``), end with one output per class: see
+    ``output_error``."""
     try:
         rows = infer_shapes(spec)
         total = sum(r["params"] for r in rows)
         if not rows:
             return SpecCheck(rows=[], error=SpecError(
                 "the network has no layers: add some from the palette"), total_params=0)
-        out = tuple(rows[-1]["output_shape"])
-        if n_classes and out != (n_classes,):
-            last = rows[-1]
-            return SpecCheck(rows=rows[:-1], total_params=total - last["params"], error=SpecError(
-                f"the network ends with output {out}, but the data set has {n_classes} classes:"
-                f" end it with Dense(units={n_classes}) and Softmax", index=len(rows) - 1,
-                layer_type=last["type"], field="input", received=list(out)))
+        error = output_error(rows, n_classes, dataset)
+        if error is not None:
+            valid = rows[:error.index]
+            return SpecCheck(rows=valid, total_params=sum(r["params"] for r in valid),
+                             error=error)
         return SpecCheck(rows=rows, total_params=total)
     except SpecError as e:
         rows = []
@@ -53,6 +53,38 @@ def check_spec(spec: dict, n_classes: int | None = None) -> SpecCheck:
             except (SpecError, KeyError):
                 rows = []
         return SpecCheck(rows=rows, error=e, total_params=sum(r["params"] for r in rows))
+
+
+def _has_units(type_name: str) -> bool:
+    lt = catalog.layer_type(type_name or "")
+    return lt is not None and "units" in lt.hparams
+
+
+def output_error(rows: list, n_classes: int | None, dataset: str | None = None):
+    """The SpecError of a network (its shape rows) whose output is not one value per class,
+    or None if it is (or the number of classes is not known).
+
+    When the output is what the last layer with ``units`` (a Dense) makes — every layer after
+    it keeps its shape, as Softmax or Dropout do — that layer is marked, and its units are
+    what to change: "64 units, but MNIST has 10 classes: set units to 10". Otherwise (the
+    network ends in images, or without a Dense) the last layer is marked."""
+    out = tuple(rows[-1]["output_shape"])
+    if not n_classes or out == (n_classes,):
+        return None
+    name = dataset.upper() if dataset else "the data set"
+    last = next((i for i in range(len(rows) - 1, -1, -1) if _has_units(rows[i]["type"])), None)
+    if last is not None and len(out) == 1 and all(
+            tuple(r["output_shape"]) == out for r in rows[last:]):
+        return SpecError(f"{out[0]:,} units, but {name} has {n_classes} classes: set units to "
+                         f"{n_classes}", index=last, layer_type=rows[last]["type"],
+                         field="units", expected=str(n_classes), received=out[0])
+    end = rows[-1]
+    advice = (f"put Dense(units={n_classes}) before the {end['type']}"
+              if end["type"] == "Softmax" else
+              f"end it with Dense(units={n_classes}) and Softmax")
+    return SpecError(f"the network ends with output {out}, but {name} has {n_classes} "
+                     f"classes: {advice}", index=len(rows) - 1, layer_type=end["type"],
+                     field="input", received=list(out))
 
 
 def output_start(layers: list) -> int:
@@ -76,6 +108,7 @@ class SpecCommand(QUndoCommand):
         self.select_before = editor.current
         self.select_after = select_after
         self.merge_key = merge_key
+        self.open = merge_key is not None   # the next edit of the same field may merge in
         self.config_before, self.config_after = config_before, config_after
 
     def redo(self):
@@ -92,10 +125,11 @@ class SpecCommand(QUndoCommand):
         return _MERGE_ID if self.merge_key is not None else -1
 
     def mergeWith(self, other):
-        if other.merge_key is None or other.merge_key != self.merge_key:
+        if not self.open or other.merge_key is None or other.merge_key != self.merge_key:
             return False
         self.after = other.after
         self.select_after = other.select_after
+        self.setText(other.text())
         if self.after == self.before:   # typed back to where it was: no undo step at all
             self.setObsolete(True)
         return True
@@ -139,10 +173,11 @@ class NetworkEditor(QObject):
 
     # ---- edits -------------------------------------------------------------------------------
     def _push(self, layers: list, text: str, select=None, merge_key=None,
-              input_shape=None, said: str | None = None) -> bool:
+              input_shape=None, said: str | None = None, layer: int | None = None) -> bool:
         """Make the edit as one undo step; False if it was not made (training runs, or
         nothing changed). ``said``: the status-bar line for it (``edited``), to which what
-        became of the network's validity is added."""
+        became of the network's validity is added; ``layer``: the row the edit put or changed
+        a layer at (an error there is "it")."""
         if self.locked:
             self.refuse(text)
             return False
@@ -153,20 +188,37 @@ class NetworkEditor(QObject):
             after["input_shape"] = list(input_shape)
         if after == before:
             return False
-        was_ok = self.state.spec_check.ok
+        was = self.state.spec_check
+        if merge_key is None:
+            self.end_field_edit()
         self.undo_stack.push(SpecCommand(self, before, after, text, select, merge_key))
         if said is not None:
-            self.edited.emit(" ".join([said, *self._validity(was_ok), "Undo: Ctrl+Z"]))
+            self.edited.emit(_say([said, *self._validity(was, layer)], "Undo: Ctrl+Z"))
         return True
 
-    def _validity(self, was_ok: bool) -> list[str]:
-        """What an edit did to the network's validity, as sentences ([] if nothing new)."""
+    def end_field_edit(self) -> None:
+        """The field being typed in was left (Return, Escape, the focus went elsewhere): its
+        next edit is a new undo step, not merged into this one."""
+        top = self.undo_stack.command(self.undo_stack.index() - 1)
+        if isinstance(top, SpecCommand):
+            top.open = False
+
+    def _validity(self, was: SpecCheck, row: int | None = None) -> list[str]:
+        """What an edit (of layer ``row``) did to the network's validity (``was``: its check
+        before), as sentences: [] if it stays valid; "invalid now" only if the edit made it
+        invalid, "still invalid" if it was already. Kept short: the card says why."""
         check = self.state.spec_check
         if check.ok:
-            return [] if was_ok else ["The network is valid again."]
+            return [] if was.ok else ["The network is valid again."]
         at = getattr(check.error, "index", None)
-        return [f"The network is invalid now{f' at layer {at + 1}' if at is not None else ''}"
-                f": see its card."]
+        where = f" at layer {at + 1}" if at is not None else ""
+        if not was.ok:
+            return [f"Still invalid{where}."]
+        if at is None:
+            return ["The network is invalid now: see the message under the layers."]
+        if at == row:
+            return ["It makes the network invalid."]
+        return [f"The network is invalid now{where}."]
 
     def add_layer(self, type_name: str, row: int | None = None,
                   how: str = "dropped") -> int | None:
@@ -188,10 +240,10 @@ class NetworkEditor(QObject):
             row, how = (mend, "mend") if mend is not None else \
                 (self.default_row(type_name), "default")
         layers.insert(row, catalog.new_layer(type_name))
-        was_ok = self.state.spec_check.ok
+        was = self.state.spec_check
         if not self._push(layers, f"Add {type_name}", select=row):
             return None                  # refused: training runs
-        text = self._added_text(type_name, row, how, was_ok)
+        text = self._added_text(type_name, row, how, was)
         self.layerAdded.emit(text)
         self.edited.emit(text)
         return row
@@ -215,14 +267,12 @@ class NetworkEditor(QObject):
     def _trials(self, type_name: str, last_row: int):
         """(row, check of the network with a new ``type_name`` inserted at row), for rows
         from ``last_row`` back to 0 (a generator: the caller stops at the first it likes)."""
-        data = self.state.data
-        n_classes = len(data.class_names) if data is not None else None
         entry = catalog.new_layer(type_name)
         layers = self.layers
         for row in range(last_row, -1, -1):
             trial = dict(self.state.spec)
             trial["layers"] = layers[:row] + [entry] + layers[row:]
-            yield row, check_spec(trial, n_classes)
+            yield row, self.check(trial)
 
     def default_row(self, type_name: str) -> int:
         """Where a new layer goes when no place was given and no layer is selected.
@@ -238,8 +288,8 @@ class NetworkEditor(QObject):
             return start
         return next((row for row, result in self._trials(type_name, start) if result.ok), start)
 
-    def _added_text(self, type_name: str, row: int, how: str, was_ok: bool = True) -> str:
-        """One short status-bar line: "Added Dense as layer 4, before the output layers Dense →
+    def _added_text(self, type_name: str, row: int, how: str, was: SpecCheck) -> str:
+        """One short status-bar line: "Added Dense as layer 4, before the output Dense →
         Softmax (no layer was selected)." Cards are numbered from 1."""
         layers = self.layers
         names = [e.get("type", "?") if isinstance(e, dict) else "?" for e in layers]
@@ -247,14 +297,16 @@ class NetworkEditor(QObject):
         out = output_start(layers)
         if n == 1:
             where = "the only layer"
+        elif row == n - 1 and names[row - 1] == "Softmax":
+            where = "after the output Softmax: on purpose?"
         elif how == "after":
             where = f"after the selected {names[row - 1]}"
         elif how == "mend":
-            where = f"right before {names[row + 1]}, where the error on its card asked for it"
+            where = f"before {names[row + 1]}, as its card asked"
         elif how == "before":
             where = f"before the selected {names[row + 1]}"
         elif how == "default" and row + 1 == out < n:
-            where = f"before the output layers {' → '.join(names[out:])}"
+            where = f"before the output {' → '.join(names[out:])}"
         elif how == "default" and row + 1 < out:
             where = f"before {names[row + 1]}, the latest place its input fits"
         elif row == 0:
@@ -263,14 +315,13 @@ class NetworkEditor(QObject):
             where = f"at the end, after {names[row - 1]}"
         else:
             where = f"between {names[row - 1]} and {names[row + 1]}"
-        text = f"Added {type_name} as layer {row + 1}, {where}"
-        if how in ("default", "mend"):
-            text += " (no layer was selected)"
-        sentences = [text + "."]
-        if row > 0 and names[row - 1] == "Softmax" and row - 1 == n - 2:
-            sentences.append("That is after the output Softmax: is it what you meant?")
-        sentences += self._validity(was_ok)
-        return " ".join(sentences + ["Undo: Ctrl+Z"])
+        end = "" if where.endswith("?") else "."
+        text = f"Added {type_name} as layer {row + 1}, {where}{end}"
+        validity = self._validity(was, row)
+        why = f"Added {type_name} as layer {row + 1}, {where} (no layer was selected)."
+        if how == "default" and len(" ".join([why, *validity])) <= STATUS_CHARS:
+            text = why                      # when there is room for it
+        return _say([text, *validity], "Undo: Ctrl+Z")
 
     def remove_layer(self, row: int) -> None:
         if self.layer(row) is None:
@@ -288,7 +339,7 @@ class NetworkEditor(QObject):
         layers = copy.deepcopy(self.layers)
         layers.insert(row + 1, copy.deepcopy(layers[row]))
         name = layers[row].get("type", "layer")
-        self._push(layers, f"Duplicate {name}", select=row + 1,
+        self._push(layers, f"Duplicate {name}", select=row + 1, layer=row + 1,
                    said=f"Duplicated {name} as layer {row + 2}.")
 
     def move_layer(self, row: int, to: int) -> None:
@@ -302,11 +353,17 @@ class NetworkEditor(QObject):
         entry = layers.pop(row)
         layers.insert(to, entry)
         name = entry.get("type", "layer")
-        self._push(layers, f"Move {name}", select=to,
+        self._push(layers, f"Move {name}", select=to, layer=to,
                    said=f"Moved {name} from layer {row + 1} to layer {to + 1}.")
 
-    def set_field(self, row: int, field: str, value) -> None:
-        """Set one hyper-parameter; consecutive edits of the same field merge into one undo."""
+    def set_field(self, row: int, field: str, value, typing: bool = False,
+                  how: str = "set") -> None:
+        """Set one hyper-parameter.
+
+        ``typing``: a keystroke in a text field; the keystrokes of one field merge into one undo
+        step until ``end_field_edit`` (Return, or the field was left). ``how``: "undo" or
+        "redo" when Ctrl+Z / Ctrl+Shift+Z in the field took back (or put back) typed text:
+        the status bar says so rather than describing a new edit."""
         if self.layer(row) is None:
             return
         layers = copy.deepcopy(self.layers)
@@ -316,9 +373,13 @@ class NetworkEditor(QObject):
             entry.pop(field, None)      # back to the default: keep the spec minimal
         else:
             entry[field] = value
-        self._push(layers, f"Set {entry.get('type')} {field}", select=row,
-                   merge_key=(row, field),
-                   said=f"Set {field} of layer {row + 1} ({entry.get('type')}) to {value!r}.")
+        name, shown = field.replace("_", " "), _shown(value)
+        where = f"{name} of layer {row + 1} ({entry.get('type')})"
+        said = {"undo": f"Undid typing in {where}: back to {shown}.",
+                "redo": f"Redid typing in {where}: {shown} again."}.get(
+                    how, f"Set {where} to {shown}.")
+        self._push(layers, f"Set {name} of layer {row + 1} to {shown}", select=row,
+                   merge_key=(row, field) if typing else None, said=said, layer=row)
 
     def set_input_shape(self, shape) -> None:
         self._push(copy.deepcopy(self.layers), f"Input shape {tuple(shape)}",
@@ -332,6 +393,7 @@ class NetworkEditor(QObject):
         before = copy.deepcopy(self.state.spec)
         after = copy.deepcopy(spec)
         config_before = copy.deepcopy(self.state.config) if config_after is not None else None
+        self.end_field_edit()
         self.undo_stack.push(SpecCommand(self, before, after, text, select_after=-1,
                                          config_before=config_before,
                                          config_after=copy.deepcopy(config_after)))
@@ -351,10 +413,15 @@ class NetworkEditor(QObject):
         self.state.set_spec(spec)
         self.set_current(select if select is not None else -1)
 
-    def _on_state_spec_changed(self, spec) -> None:
+    def check(self, spec: dict) -> SpecCheck:
+        """``check_spec`` against the loaded data set (its number of classes and name)."""
         data = self.state.data
-        n_classes = len(data.class_names) if data is not None else None
-        self.state.set_spec_check(check_spec(spec, n_classes))
+        if data is None:
+            return check_spec(spec)
+        return check_spec(spec, len(data.class_names), getattr(data, "dataset", None))
+
+    def _on_state_spec_changed(self, spec) -> None:
+        self.state.set_spec_check(self.check(spec))
 
     def _on_state_data_changed(self, data) -> None:
         """A data set with other image sizes: the network's input follows it (undoable)."""
@@ -370,14 +437,36 @@ class NetworkEditor(QObject):
     # ---- undo --------------------------------------------------------------------------------
     def undo(self) -> None:
         if not self.locked and self.undo_stack.canUndo():
-            text, was_ok = self.undo_stack.undoText(), self.state.spec_check.ok
+            self.end_field_edit()
+            text, was = self.undo_stack.undoText(), self.state.spec_check
             self.undo_stack.undo()
-            self.edited.emit(" ".join([f"Undid “{text}”.", *self._validity(was_ok),
-                                       "Redo: Ctrl+Y"]))
+            self.edited.emit(_say([f"Undid “{text}”.", *self._validity(was)], "Redo: Ctrl+Y"))
 
     def redo(self) -> None:
         if not self.locked and self.undo_stack.canRedo():
-            text, was_ok = self.undo_stack.redoText(), self.state.spec_check.ok
+            text, was = self.undo_stack.redoText(), self.state.spec_check
             self.undo_stack.redo()
-            self.edited.emit(" ".join([f"Redid “{text}”.", *self._validity(was_ok),
-                                       "Undo: Ctrl+Z"]))
+            self.end_field_edit()
+            self.edited.emit(_say([f"Redid “{text}”.", *self._validity(was)], "Undo: Ctrl+Z"))
+
+
+#: A status-bar line longer than this (in characters) leaves its key hint out: at the default
+#: width (1400 px) the status bar shows about 100 characters next to its training labels.
+STATUS_CHARS = 100
+
+
+def _say(sentences: list[str], hint: str) -> str:
+    """The sentences, and the key ``hint`` ("Undo: Ctrl+Z") if there is room for it."""
+    text = " ".join(sentences)
+    return f"{text} {hint}" if len(text) + 1 + len(hint) <= STATUS_CHARS else text
+
+
+def _shown(value) -> str:
+    """A field's value as the status bar says it: 30, 0.001, 3×5, same, on, its default."""
+    if value is None:
+        return "its default"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, (list, tuple)):
+        return "×".join(_shown(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)

@@ -1,15 +1,17 @@
 """The layer palette: every registered layer type with its one-line explanation.
 
 Drag a layer into the network (the stack accepts drops and shows where it will go), or
-double-click it to add it after the selected layer — with no layer selected, before the
-network's output layers (NetworkEditor.default_row). Either way the new layer is selected and
-the status bar says where it went. With no layer selected in an invalid network, the new layer
-goes where it mends the marked error if it can (Flatten right before the Dense that needs flat
-input). Shift+double-click inserts before the selected layer (at the top with none selected);
-the right-click menu offers the same.
+double-click it (or press Return on it) to add it after the selected layer — with no layer
+selected, before the network's output layers (NetworkEditor.default_row). Either way the new
+layer is selected and the status bar says where it went. With no layer selected in an invalid
+network, the new layer goes where it mends the marked error if it can (Flatten right before the
+Dense that needs flat input). Shift+double-click inserts before the selected layer (at the top
+with none selected); the right-click menu offers the same.
 
 Each card shows the layer's explanation on up to three lines. Nothing stays highlighted after
-a click, a double-click or a drag: a palette item is never "selected", only hovered.
+a click, a double-click or a drag: a palette item is never "selected", only hovered. From the
+keyboard, the arrow keys move to a layer and Return (or Enter; Shift+Return inserts before) adds
+it as a double-click would; the item stays current, so the next arrow key goes on from there.
 """
 from __future__ import annotations
 
@@ -139,13 +141,29 @@ class LayerPalette(QListWidget):
             action.setEnabled(not e.locked)
         return menu
 
+    def keyPressEvent(self, event):
+        item = self.currentItem()
+        if event.key() in (Qt.Key_Return, Qt.Key_Enter) and item is not None:
+            self.add(item.data(TYPE_ROLE), bool(event.modifiers() & Qt.ShiftModifier))
+            self.clearSelection()           # no highlight; the item stays current
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    # ---- adding ------------------------------------------------------------------------------
+    def add(self, name: str | None, before: bool = False) -> None:
+        """Add the layer ``name`` as a double-click does: after the selected layer (see
+        NetworkEditor.add_layer), or with ``before`` (Shift) before it, at the top if none."""
+        if not name:
+            return
+        e = self.editor
+        if before:
+            e.add_layer(name, max(e.current, 0), how="before" if e.current >= 0 else "top")
+        else:
+            e.add_layer(name)
+
     # ---- slots -------------------------------------------------------------------------------
     def _on_self_item_double_clicked(self, item: QListWidgetItem) -> None:
-        name = item.data(TYPE_ROLE)
-        if name:
-            e = self.editor
-            if QApplication.keyboardModifiers() & Qt.ShiftModifier:
-                e.add_layer(name, max(e.current, 0), how="before" if e.current >= 0 else "top")
-            else:
-                e.add_layer(name)
+        self.add(item.data(TYPE_ROLE),
+                 bool(QApplication.keyboardModifiers() & Qt.ShiftModifier))
         self.forget_selection()

@@ -99,8 +99,9 @@ class NetworkPanel(QWidget):
         else:
             self.total.setProperty("invalid", True)
             err = check.error
-            where = f"Layer {err.index + 1}" if getattr(err, "index", None) is not None \
-                else "The network"
+            index, kind = getattr(err, "index", None), getattr(err, "layer_type", None)
+            where = "The network" if index is None else \
+                f"Layer {index + 1}" + (f" ({kind})" if kind else "")
             self.total.setText(f"<b>{where} is invalid:</b> {error_text(err)}<br>"
                                f"Fix it to train.")
         self.total.style().unpolish(self.total)

@@ -1,18 +1,22 @@
 """The property form of the selected layer, generated from its class's ``hparams``.
 
 Each field is validated as it is typed (range, integer-only, ...); valid values go straight into
-the network (one undo step per field), and while the text is invalid the layer keeps the value
-it had before the edit (the form's fields are in the window's FieldGuard: Train waits for them).
+the network, and while the text is invalid the layer keeps the value it had before the edit (the
+form's fields are in the window's FieldGuard: Train waits for them). What is typed in a field is
+one undo step until Return or leaving the field; the next edit of it is a step of its own. While
+typing, Ctrl+Z and Ctrl+Shift+Z (Ctrl+Y) take back and put back the typed text, and the status
+bar says so; in a field with nothing typed they are the window's Undo and Redo.
 When the layer itself is impossible where it stands (a kernel larger than its input, Dense on
 unflattened images), nncore's message is shown here too. While training runs the form is
 disabled, and looks it.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QApplication, QFormLayout, QLabel, QVBoxLayout, QWidget
 
-from ..widgets.fields import FieldGuard, field_for
+from ..widgets.fields import FieldGuard, ValidatedField, field_for
 from . import catalog
 from .stack import error_text, shape_text
 
@@ -27,6 +31,7 @@ class PropertyForm(QWidget):
         self.row = -1
         self.type_name = None
         self.fields: dict[str, QWidget] = {}
+        self._text_undo: str | None = None      # "undo"/"redo" while Ctrl+Z/Y acts on a field
         self.title = QLabel(self)
         self.title.setObjectName("propertiesTitle")
         self.locked_note = QLabel("Pause or stop training to change the network.", self)
@@ -89,6 +94,11 @@ class PropertyForm(QWidget):
                 w = field_for(hp, values.get(name), allow_none=allow_none)
                 w.setObjectName(f"field_{name}")
                 w.valueEdited.connect(lambda v, n=name: self._on_field_value_edited(n, v))
+                if isinstance(w, ValidatedField):
+                    # Return (even on invalid text) or leaving the field ends its undo step
+                    w.edit.accepted.connect(self.editor.end_field_edit)
+                    w.edit.editingFinished.connect(self.editor.end_field_edit)
+                    w.edit.installEventFilter(self)
                 label = QLabel(name.replace("_", " ").capitalize())
                 label.setToolTip(hp.help)
                 self.form.addRow(label, w)
@@ -149,5 +159,29 @@ class PropertyForm(QWidget):
         self.locked_note.setVisible(locked and self.row >= 0)
 
     # ---- view -> model -----------------------------------------------------------------------
+    def eventFilter(self, watched, event) -> bool:
+        """Ctrl+Z / Ctrl+Shift+Z in a field: the typed text's undo while typing (and said to be
+        an undo), else the network's (the field then shows the model's value)."""
+        if event.type() == QEvent.KeyPress:
+            for keys, how in ((QKeySequence.Undo, "undo"), (QKeySequence.Redo, "redo")):
+                if event.matches(keys) or (how == "redo" and event.key() == Qt.Key_Y
+                                           and event.modifiers() == Qt.ControlModifier):
+                    self._undo_in_field(watched, how)
+                    return True
+        return super().eventFilter(watched, event)
+
+    def _undo_in_field(self, edit, how: str) -> None:
+        available = edit.isUndoAvailable() if how == "undo" else edit.isRedoAvailable()
+        if not (getattr(edit, "typing", False) and available):
+            (self.editor.undo if how == "undo" else self.editor.redo)()
+            return
+        self._text_undo = how
+        try:
+            edit.undo() if how == "undo" else edit.redo()
+        finally:
+            self._text_undo = None
+
     def _on_field_value_edited(self, name: str, value) -> None:
-        self.editor.set_field(self.row, name, value)
+        w = self.fields.get(name)
+        self.editor.set_field(self.row, name, value, typing=isinstance(w, ValidatedField),
+                              how=self._text_undo or "set")

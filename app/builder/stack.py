@@ -24,10 +24,11 @@ def shape_text(shape) -> str:
 
 
 def error_text(error) -> str:
-    """nncore's message for a layer, without the "layer 3 (Dense): " prefix the card shows."""
+    """nncore's message for a layer, without the "layer 3 (Dense): " prefix the card shows;
+    with the field it is about in front, unless the message names it already."""
     reason = getattr(error, "reason", None) or str(error)
     field = getattr(error, "field", None)
-    if field and field not in ("input", "type"):
+    if field and field not in ("input", "type") and field.replace("_", " ") not in reason:
         return f"{field}: {reason}"
     return reason
 

@@ -83,7 +83,7 @@ def test_flatten_double_clicked_with_nothing_selected_mends_dense_on_images(qtbo
     assert w.state.spec_check.ok
     assert stack(w).currentRow() == 0
     text = status(w)
-    assert "Added Flatten as layer 1" in text and "right before Dense" in text
+    assert "Added Flatten as layer 1" in text and "before Dense, as its card asked." in text
     assert "valid again" in text
     assert w.editor.undo_stack.index() == depth + 1          # one undo step
     w.editor.undo()
@@ -97,7 +97,7 @@ def test_a_layer_that_mends_nothing_still_goes_before_the_output_layers(qtbot,
     qtbot.keyClick(stack(w).viewport(), Qt.Key_Escape)
     double_click_palette(qtbot, w.palette, "Tanh")
     assert stack_rows(w) == ["Dense", "ReLU", "Tanh", "Dense", "Softmax"]
-    assert "invalid now at layer 1" in status(w)
+    assert "Still invalid at layer 1" in status(w)          # it was invalid before
 
 
 def test_shift_double_click_and_the_context_menu_insert_at_the_top(qtbot, builder_window):

@@ -38,7 +38,7 @@ def test_nothing_selected_a_dense_goes_before_the_output_layers_and_is_selected(
     form = w.properties
     assert form.title.text() == "4. Dense" and form.fields["units"].edit.text() == "64"
     text = status(w)
-    assert text.startswith("Added Dense as layer 4, before the output layers Dense → Softmax "
+    assert text.startswith("Added Dense as layer 4, before the output Dense → Softmax "
                            "(no layer was selected).") and text.endswith("Undo: Ctrl+Z")
     # one Ctrl+Z takes it away again, Ctrl+Shift+Z brings it back
     w.activateWindow()
@@ -93,8 +93,8 @@ def test_after_a_selected_softmax_it_says_so(qtbot, builder_window):
     double_click_palette(qtbot, w.palette, "Dense")          # explicit: after it, as asked
     assert stack_rows(w) == SEED + ["Dense"] and w.editor.current == 5
     text = status(w)
-    assert "That is after the output Softmax" in text
-    assert "The network is invalid now at layer 6" in text   # it ends with 64 outputs
+    assert "after the output Softmax: on purpose?" in text
+    assert "It makes the network invalid." in text          # it ends with 64 outputs
     w.editor.undo()
     assert stack_rows(w) == SEED and w.state.spec_check.ok
 
@@ -134,7 +134,7 @@ def test_a_drop_goes_where_the_line_shows_selected_and_reported(qtbot, builder_w
     assert view.drop_at == view.count()
     view.dropEvent(QDropEvent(below, Qt.CopyAction, relu, Qt.LeftButton, Qt.NoModifier))
     qtbot.waitUntil(lambda: stack_rows(w)[-1] == "ReLU")
-    assert "That is after the output Softmax" in status(w)
+    assert "after the output Softmax: on purpose?" in status(w)
     # each drop was one undo step
     w.editor.undo()
     assert stack_rows(w)[-1] == "Softmax" and "Dropout" in stack_rows(w)
