@@ -20,7 +20,7 @@ import json
 import os
 import string
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from nncore import infer_shapes
@@ -203,6 +203,29 @@ class ProjectFiles(QObject):
         self._after_save = then
         self.controller.save_project(path)
 
+    def open_recent(self, path: str) -> None:
+        """File ▸ Open recent: a file that is no longer there is said so at once and leaves
+        the list (nothing would be opened, so there is nothing to ask about the current
+        work); any other file is opened as File ▸ Open does, asking first if work would be
+        lost."""
+        if os.path.exists(path):
+            self.confirm_discard("open", lambda: self.open(path))
+            return
+        left = self.forget_recent(path)
+        # (the menu is filled again once the action that was chosen has finished)
+        QTimer.singleShot(0, lambda: self.recentChanged.emit(left))
+        show_error(self.window, "The file no longer exists",
+                   f"{os.path.basename(path)} no longer exists at {path}; removed from the "
+                   f"recent files.")
+
+    def forget_recent(self, path: str) -> list[str]:
+        """Take ``path`` off the recent files; the list that is left."""
+        left = [p for p in self.settings.recent_files() if p != path]
+        self.settings.clear_recent_files()
+        for p in reversed(left):
+            self.settings.add_recent_file(p)
+        return self.settings.recent_files()
+
     def recent(self) -> list[str]:
         return self.settings.recent_files()
 
@@ -333,13 +356,20 @@ def describe_file(path: str) -> str:
     if head:
         shown = "".join(chr(b) if chr(b) in string.printable[:95] else "." for b in head)
         lines.append(f"Begins with: {head.hex(' ')}  ({shown!r})")
-    signed = head.startswith(MAGIC)
     lines.append(f"Expected: an NN Studio file begins with the {len(MAGIC)}-byte signature "
                  f"{MAGIC.decode()}, then the format version, a header and the arrays, and "
                  f"ends with a 32-byte checksum of all of it.")
-    lines.append("Found: the signature is there, so the file was written by NN Studio but its "
-                 "content or checksum is damaged (cut short or changed since)." if signed else
-                 "Found: no NN Studio signature: this is another kind of file.")
+    if not head:
+        found = "nothing: the file is empty (0 bytes), so there is no project in it."
+    elif head.startswith(MAGIC):
+        found = ("the signature is there, so the file was written by NN Studio but its "
+                 "content or checksum is damaged (cut short or changed since).")
+    elif MAGIC.startswith(head):
+        found = (f"only the first {len(head)} byte{'s' if len(head) != 1 else ''} of the "
+                 f"signature: the file is cut short.")
+    else:
+        found = "no NN Studio signature: this is another kind of file."
+    lines.append(f"Found: {found}")
     return "\n".join(lines)
 
 

@@ -192,8 +192,7 @@ class Menus:
             self.recent_menu.addAction("Clear list", self.window.files.clear_recent)
 
     def _open_recent(self, path: str) -> None:
-        files = self.window.files
-        files.confirm_discard("open", lambda: files.open(path))
+        self.window.files.open_recent(path)
 
     def _fill_add_menu(self) -> None:
         self.add_menu.clear()

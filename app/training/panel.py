@@ -88,6 +88,25 @@ def is_done(p, run_state: str) -> bool:
         p.epoch >= p.target_epoch
 
 
+#: What the loss and the optimizer are: their combos' tooltips, followed by what the current
+#: choice does (its one-line description from nncore's registry).
+LOSS_HELP = ("The loss: what training makes smaller, a measure of how far the network's "
+             "outputs are from the labels (the Loss plot shows it).")
+OPTIMIZER_HELP = ("The optimizer: how each training step changes the weights, from their "
+                  "gradients and the learning rate.")
+
+
+def choice_help(what: str, registry, name: str, running: bool, noun: str) -> str:
+    """A registry combo's tooltip: ``what`` it is, then the current choice and what it does."""
+    cls = registry.get(name)
+    if callable(getattr(cls, "describe", None)):
+        line = cls.describe()
+    else:
+        line = (inspect.getdoc(cls) or "").split("\n")[0] if cls is not None else ""
+    text = f"{what}\nNow: {name} — {line}" if line else f"{what}\nNow: {name}"
+    return text + (f"\nPause or stop training to change the {noun}." if running else "")
+
+
 #: Labels of optimizer and schedule settings (others: their name, capitalised).
 _LABELS = {"lr": "Learning rate", "t_max": "Decay epochs", "min_lr": "Final rate",
            "step_size": "Decay every", "gamma": "Decay factor"}
@@ -355,6 +374,8 @@ class TrainingPanel(QScrollArea):
         self.schedule_combo.activated.connect(self._on_schedule_combo_activated)
         self.opt_form.addRow("Loss", self.loss_combo)
         self.opt_form.addRow("Optimizer", self.optimizer_combo)
+        self.opt_form.labelForField(self.loss_combo).setToolTip(LOSS_HELP)
+        self.opt_form.labelForField(self.optimizer_combo).setToolTip(OPTIMIZER_HELP)
         schedule_label = QLabel("LR schedule")
         schedule_label.setToolTip("How the learning rate changes from epoch to epoch")
         self.opt_form.addRow(schedule_label, self.schedule_combo)
@@ -481,6 +502,7 @@ class TrainingPanel(QScrollArea):
             combo.setCurrentIndex(max(combo.findData(value), 0))
             combo.blockSignals(False)
             combo._update_tooltip()
+        self._update_choice_help()
         # A field shows the model's value when that changed from elsewhere (undo, a preset, a
         # file); a field's own invalid text stays until it is corrected or cancelled.
         for w, value in ((self.batch_field, config.batch_size), (self.epochs_field,
@@ -624,7 +646,17 @@ class TrainingPanel(QScrollArea):
                            *self.schedule_fields.values()], not running)
         self.dataset_combo.set_help("Pause or stop training to change the data set" if running
                                     else "The images and labels to learn from")
+        self._update_choice_help()
         self._update_rewind()
+
+    def _update_choice_help(self) -> None:
+        """The loss's and optimizer's tooltips: what each is and what the current one does."""
+        running = self.state.run_state == "running"
+        for combo, what, registry, noun in (
+                (self.loss_combo, LOSS_HELP, LOSSES, "loss"),
+                (self.optimizer_combo, OPTIMIZER_HELP, OPTIMIZERS, "optimizer")):
+            combo.set_help(choice_help(what, registry, combo.currentData() or "", running,
+                                       noun))
 
     def _set_enabled(self, widgets, enabled: bool) -> None:
         """Enable or disable ``widgets``; a field that had the focus gives it up (rather than

@@ -11,8 +11,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QGraphicsItem
 
+from nncore.io import atomic_write_bytes
+
 from .plot_panel import (BLUE, GREEN, LIGHT_BLUE, LIGHT_GREEN, ORANGE, REDRAW_MS, PlotPanel,
-                         SteadyAxes, make_plot)
+                         SteadyAxes, curves_csv, make_plot)
 
 
 #: Points of a smoothed curve that are drawn (thick lines are slow to draw in software).
@@ -74,6 +76,32 @@ class _CurvesView(PlotPanel):
     def update_ranges(self) -> None:
         self.axes.update(self.state.history.steps)
 
+    def eval_name(self) -> str:
+        """The evaluation set's name: "test", or "validation" with a validation split."""
+        return self.state.data.name if self.state.data is not None else "validation"
+
+    def curves(self) -> list:
+        """[(plot curve, history curve name, legend text, colour, mark, scale)] (subclasses):
+        the legend, the curves' own names and the CSV columns all come from here."""
+        return []
+
+    def _name_curves(self) -> None:
+        """The legend, and the plot curves' names (pyqtgraph's own export uses them)."""
+        entries = []
+        for curve, _, text, colour, mark, _ in self.curves():
+            curve.opts["name"] = text            # (PlotDataItem has no setter for its name)
+            entries.append((colour, text, mark))
+        self.set_legend(entries)
+
+    def export_csv(self, path: str) -> list[str]:
+        """Every curve at full resolution (the smoothed ones are drawn thinned), in the
+        plotted units: a row per step, a column per curve, named as in the legend."""
+        h = self.state.history
+        columns = [(text, h[key].x, h[key].y * scale)
+                   for _, key, text, _, _, scale in self.curves()]
+        atomic_write_bytes(path, curves_csv("step", columns))
+        return [str(path)]
+
 
 class LossView(_CurvesView):
     """Training loss per batch (raw and smoothed) with the validation loss of every epoch."""
@@ -81,11 +109,11 @@ class LossView(_CurvesView):
     def __init__(self, state, icons):
         super().__init__(state, icons, "lossPlot", "Loss", "loss")
         p = self.plot
-        self.raw = p.plot(name="batch loss", pen=pg.mkPen(LIGHT_BLUE, width=1))
-        self.smooth = p.plot(name="smoothed", pen=pg.mkPen(BLUE, width=2))
-        self.train_epoch = p.plot(name="train (epoch)", pen=None, symbol="s", symbolSize=6,
+        self.raw = p.plot(pen=pg.mkPen(LIGHT_BLUE, width=1))
+        self.smooth = p.plot(pen=pg.mkPen(BLUE, width=2))
+        self.train_epoch = p.plot(pen=None, symbol="s", symbolSize=6,
                                   symbolBrush=BLUE, symbolPen=None)
-        self.val = p.plot(name="validation (epoch)", pen=pg.mkPen(ORANGE, width=2),
+        self.val = p.plot(pen=pg.mkPen(ORANGE, width=2),
                           symbol="o", symbolSize=7, symbolBrush=ORANGE, symbolPen="w")
         for c in (self.raw, self.smooth):
             c.setSkipFiniteCheck(False)
@@ -109,12 +137,13 @@ class LossView(_CurvesView):
         h = self.state.history
         _set(self.train_epoch, h["train_loss"])
         _set(self.val, h["val_loss"])
-        self.set_legend([(LIGHT_BLUE, "batch", "line"), (BLUE, "smoothed", "line"),
-                         (BLUE, "train, per epoch", "square"),
-                         (ORANGE, f"{self._eval_name()}, per epoch", "dot")])
+        self._name_curves()
 
-    def _eval_name(self) -> str:
-        return self.state.data.name if self.state.data is not None else "validation"
+    def curves(self) -> list:
+        return [(self.raw, "loss", "batch", LIGHT_BLUE, "line", 1.0),
+                (self.smooth, "loss_smooth", "smoothed", BLUE, "line", 1.0),
+                (self.train_epoch, "train_loss", "train, per epoch", BLUE, "square", 1.0),
+                (self.val, "val_loss", f"{self.eval_name()}, per epoch", ORANGE, "dot", 1.0)]
 
 
 class AccuracyView(_CurvesView):
@@ -125,10 +154,10 @@ class AccuracyView(_CurvesView):
         super().__init__(state, icons, "accuracyPlot", "Accuracy", "accuracy (%)",
                          redraw_ms=2 * REDRAW_MS)
         p = self.plot
-        self.batch = p.plot(name="train (smoothed)", pen=pg.mkPen(LIGHT_GREEN, width=2))
-        self.train = p.plot(name="train (epoch)", pen=pg.mkPen(GREEN, width=2), symbol="s",
+        self.batch = p.plot(pen=pg.mkPen(LIGHT_GREEN, width=2))
+        self.train = p.plot(pen=pg.mkPen(GREEN, width=2), symbol="s",
                             symbolSize=6, symbolBrush=GREEN, symbolPen=None)
-        self.val = p.plot(name="validation (epoch)", pen=pg.mkPen(ORANGE, width=2),
+        self.val = p.plot(pen=pg.mkPen(ORANGE, width=2),
                           symbol="o", symbolSize=7, symbolBrush=ORANGE, symbolPen="w")
         cache_between_epochs(self.train, self.val)
         self.axes = SteadyAxes(self.plot.getPlotItem(), y_range=(0, 100))
@@ -142,10 +171,13 @@ class AccuracyView(_CurvesView):
         h = self.state.history
         _set(self.train, h["train_accuracy"], 100.0)
         _set(self.val, h["val_accuracy"], 100.0)
-        name = self.state.data.name if self.state.data is not None else "validation"
-        self.set_legend([(LIGHT_GREEN, "train, smoothed", "line"),
-                         (GREEN, "train, per epoch", "square"),
-                         (ORANGE, f"{name}, per epoch", "dot")])
+        self._name_curves()
+
+    def curves(self) -> list:
+        return [(self.batch, "accuracy_smooth", "train, smoothed", LIGHT_GREEN, "line", 100.0),
+                (self.train, "train_accuracy", "train, per epoch", GREEN, "square", 100.0),
+                (self.val, "val_accuracy", f"{self.eval_name()}, per epoch", ORANGE, "dot",
+                 100.0)]
 
     def last_validation_accuracy(self) -> float | None:
         y = self.state.history["val_accuracy"].y

@@ -1,17 +1,25 @@
-"""A plot with export buttons: PNG (pyqtgraph's ImageExporter) and CSV (its CSVExporter)."""
+"""A plot with export buttons: PNG (pyqtgraph's ImageExporter) and CSV (one table, a row per
+step: ``curves_csv``). Both files are written atomically; the status bar says where they went,
+and a file that cannot be written gets a message that says why."""
 from __future__ import annotations
 
+import csv
+import io
 import math
+import os
+import time
 
 import pyqtgraph as pg
 import pyqtgraph.exporters as pg_exporters
-from PySide6.QtCore import QEvent, QObject, QSize
+import numpy as np
+from PySide6.QtCore import QBuffer, QByteArray, QEvent, QIODevice, QObject, QSize
 from PySide6.QtWidgets import QGraphicsItem
 from superqt.utils import qthrottled
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QToolButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow,
+                               QToolButton, QVBoxLayout, QWidget)
 
 from nncore.errors import NNCoreError
+from nncore.io import atomic_write_bytes
 
 from .pacing import gate
 from .seen import WhenSeen
@@ -166,6 +174,48 @@ def make_plot(name: str, left: str, bottom: str = "batch", log_y: bool = False) 
     return plot
 
 
+def csv_number(v) -> str:
+    """A value as a CSV cell: whole numbers without a point ("1", not "1." or "1.0"), others
+    in the fewest digits that read back as the same number, "nan" / "inf" as they are."""
+    v = float(v)
+    if v.is_integer() and abs(v) < 1e15:
+        return str(int(v))
+    return repr(v)
+
+
+def curves_csv(x_name: str, columns) -> bytes:
+    """One table of several curves: ``columns`` is [(name, x, y)]; a row for every x that any
+    curve has (in order), each curve's y in its own column and blank where it has no point
+    (per-epoch values sit on the row of the step that ended their epoch)."""
+    columns = [(name, np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+               for name, x, y in columns]
+    xs = np.unique(np.concatenate([x for _, x, _ in columns])) if columns else np.empty(0)
+    rows = [[csv_number(x)] + [""] * len(columns) for x in xs]
+    for j, (_, x, y) in enumerate(columns):
+        for i, v in zip(np.searchsorted(xs, x), y):
+            rows[i][j + 1] = csv_number(v)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([x_name] + [name for name, _, _ in columns])
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+def png_bytes(image) -> bytes:
+    """A QImage encoded as PNG."""
+    data = QByteArray()
+    buf = QBuffer(data)
+    buf.open(QIODevice.WriteOnly)
+    if not image.save(buf, "PNG"):
+        raise NNCoreError("the image could not be encoded as PNG")
+    buf.close()
+    return bytes(data)
+
+
+def _joined(paths) -> str:
+    return paths[0] if len(paths) == 1 else ", ".join(paths[:-1]) + " and " + paths[-1]
+
+
 class _HoldWhilePainting(QObject):
     """Event filter of a plot's viewport: training waits while it paints (pacing.gate). The
     paint comes in an event of its own, after the redraw that asked for it (Qt paints a few
@@ -283,22 +333,68 @@ class PlotPanel(QWidget):
             return [w.getPlotItem()]
         return [it for it in w.ci.items if isinstance(it, pg.PlotItem)]
 
-    def export_png(self, path: str) -> None:
+    # ---- exporting -----------------------------------------------------------------------------
+    def export_title(self) -> str:
+        """What the status bar and messages call this view: "the loss plot" (its panel's
+        title)."""
+        w = self.parentWidget()
+        while w is not None and not isinstance(w, QDockWidget):
+            w = w.parentWidget()
+        title = w.windowTitle() if w is not None else (self.caption.text() or "")
+        return f"the {title.lower()} plot" if title else "the plot"
+
+    def export_png(self, path: str) -> list[str]:
+        """Write the plot as it is drawn (at least 800 pixels wide) to ``path``; [path]."""
         exporter = pg_exporters.ImageExporter(self.plot_widget.scene())
         exporter.parameters()["width"] = max(int(self.plot_widget.width() * 2), 800)
-        exporter.export(str(path))
+        atomic_write_bytes(path, png_bytes(exporter.export(toBytes=True)))
+        return [str(path)]
 
-    def export_csv(self, path: str) -> None:
+    def export_csv(self, path: str) -> list[str]:
+        """The plotted data (curves_csv: a row per step, a column per curve, named as its
+        legend); one file per plot, ``<name>-1.csv``, ``-2``, ... when there are several.
+        The files written."""
         items = self.plot_items()
         if not items:
             raise NNCoreError("this view has no curves to export")
         if len(items) == 1:
-            pg_exporters.CSVExporter(items[0]).export(str(path))
-            return
-        # several plots: one CSV per plot, suffixed by its title
+            atomic_write_bytes(path, self._plot_item_csv(items[0]))
+            return [str(path)]
         base = str(path)[:-4] if str(path).lower().endswith(".csv") else str(path)
+        written = []
         for i, item in enumerate(items):
-            pg_exporters.CSVExporter(item).export(f"{base}-{i + 1}.csv")
+            written.append(f"{base}-{i + 1}.csv")
+            atomic_write_bytes(written[-1], self._plot_item_csv(item))
+        return written
+
+    def _plot_item_csv(self, item: pg.PlotItem) -> bytes:
+        columns = []
+        for curve in item.listDataItems():
+            x, y = curve.getOriginalDataset()
+            if x is not None and y is not None:
+                columns.append((curve.name() or f"curve {len(columns) + 1}", x, y))
+        if not columns:
+            raise NNCoreError("nothing is plotted yet")
+        x_name = item.getAxis("bottom").labelText or "x"
+        return curves_csv("step" if x_name == "batch" else x_name, columns)
+
+    def export(self, kind: str, path: str) -> list[str]:
+        """Export as "png" or "csv" to ``path``: the files written. (A subclass's exporter
+        that returns nothing wrote ``path``, or ``<name>-1.csv``, ``-2``, ... .)"""
+        start = time.time()
+        written = (self.export_png if kind == "png" else self.export_csv)(path)
+        if written:
+            return [str(p) for p in written]
+        base = str(path)[:-4] if str(path).lower().endswith(".csv") else str(path)
+        candidates = [str(path)] + [f"{base}-{i}.csv" for i in range(1, 10)]
+        return [p for p in candidates
+                if os.path.isfile(p) and os.path.getmtime(p) >= start - 2] or [str(path)]
+
+    def _status_bar(self):
+        w = self.parentWidget()
+        while w is not None and not isinstance(w, QMainWindow):
+            w = w.parentWidget()
+        return w.statusBar() if w is not None else None
 
     def _on_export_clicked(self, kind: str) -> None:
         name = self.plot_widget.objectName() or "plot"
@@ -307,8 +403,20 @@ class PlotPanel(QWidget):
                                               filters)
         if not path:
             return
+        if not os.path.splitext(path)[1]:
+            path += f".{kind}"
+        what = self.export_title()
+        headline = f"{what[0].upper()}{what[1:]} cannot be exported"
+        from ..messages import show_error
         try:
-            (self.export_png if kind == "png" else self.export_csv)(path)
-        except (OSError, NNCoreError, ValueError) as e:
-            from ..messages import show_error
-            show_error(self, "Export failed", f"{path}: {e}")
+            written = self.export(kind, path)
+        except OSError as e:
+            show_error(self, headline, f"{headline}: {path} cannot be written "
+                                       f"({e.strerror or e}).")
+            return
+        except (NNCoreError, ValueError) as e:
+            show_error(self, headline, f"{headline}: {str(e).rstrip('.')}.")
+            return
+        bar = self._status_bar()
+        if bar is not None:
+            bar.showMessage(f"Exported {what} to {_joined(written)}", 6000)
