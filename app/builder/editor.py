@@ -2,12 +2,15 @@
 
 Each command stores the whole spec before and after (specs are small), so undo and redo are
 exact whatever the edit was. Typing in a property field sends one edit per keystroke; those
-merge into one undo step per field. After every change of ``state.spec`` the editor runs
-nncore's shape inference and publishes a SpecCheck (shapes and parameter counts per layer, and
-the first error with nncore's message).
+merge into one undo step until the field is left (Return, Escape, a click elsewhere:
+``end_field_edit``), so "3 ⏎ then 2 ⏎" in one field is two steps. After every change of
+``state.spec`` the editor runs nncore's shape inference and publishes a SpecCheck (shapes and
+parameter counts per layer, and the first error with nncore's message, or the editor's own for
+an output that does not have one value per class).
 
 Every edit, undo and redo says what happened in one short line (``edited``, for the status
-bar), so the last message always describes the last change.
+bar), so the last message always describes the last change: "invalid now" only when the edit
+made a valid network invalid, and short enough for the status bar of a 1400-px window.
 """
 from __future__ import annotations
 

@@ -5,7 +5,8 @@ the network, and while the text is invalid the layer keeps the value it had befo
 form's fields are in the window's FieldGuard: Train waits for them). What is typed in a field is
 one undo step until Return or leaving the field; the next edit of it is a step of its own. While
 typing, Ctrl+Z and Ctrl+Shift+Z (Ctrl+Y) take back and put back the typed text, and the status
-bar says so; in a field with nothing typed they are the window's Undo and Redo.
+bar says so; in a field with nothing typed (or nothing left to take back) they are the window's
+Undo and Redo.
 When the layer itself is impossible where it stands (a kernel larger than its input, Dense on
 unflattened images), nncore's message is shown here too. While training runs the form is
 disabled, and looks it.
