@@ -7,7 +7,6 @@ import csv
 import io
 import math
 import os
-import time
 
 import pyqtgraph as pg
 import pyqtgraph.exporters as pg_exporters
@@ -379,16 +378,8 @@ class PlotPanel(QWidget):
         return curves_csv("step" if x_name == "batch" else x_name, columns)
 
     def export(self, kind: str, path: str) -> list[str]:
-        """Export as "png" or "csv" to ``path``: the files written. (A subclass's exporter
-        that returns nothing wrote ``path``, or ``<name>-1.csv``, ``-2``, ... .)"""
-        start = time.time()
-        written = (self.export_png if kind == "png" else self.export_csv)(path)
-        if written:
-            return [str(p) for p in written]
-        base = str(path)[:-4] if str(path).lower().endswith(".csv") else str(path)
-        candidates = [str(path)] + [f"{base}-{i}.csv" for i in range(1, 10)]
-        return [p for p in candidates
-                if os.path.isfile(p) and os.path.getmtime(p) >= start - 2] or [str(path)]
+        """Export as "png" or "csv" to ``path``: the files written (every exporter says)."""
+        return [str(p) for p in (self.export_png if kind == "png" else self.export_csv)(path)]
 
     def _status_bar(self):
         w = self.parentWidget()

@@ -5,6 +5,7 @@ All three draw what the worker prepared (``state.views``: histograms and tile mo
 """
 from __future__ import annotations
 
+import io
 import math
 
 import numpy as np
@@ -13,6 +14,8 @@ from PySide6.QtCore import QEvent, QObject, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QLinearGradient, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (QComboBox, QGraphicsItem, QGraphicsPathItem, QLabel,
                                QSizePolicy, QWidget)
+
+from nncore.io import atomic_write_bytes
 
 from .plot_panel import (BLUE, LAYER_COLORS, ORANGE, PlotPanel, SteadyAxes, SteadyRange,
                          make_plot)
@@ -30,6 +33,13 @@ WEIGHT_CMAP = SIGNED_CMAP
 GAP_PX = 2
 
 
+
+
+def _csv_bytes(rows, header: str | None = None) -> bytes:
+    """``rows`` (a 2-D array) as CSV text, 6 significant digits, an optional header line."""
+    text = io.StringIO()
+    np.savetxt(text, rows, delimiter=",", fmt="%.6g", header=header or "", comments="")
+    return text.getvalue().encode()
 
 def set_choices(combo, choices) -> None:
     """Make ``combo`` list ``choices`` [(layer index, caption)], keeping what is chosen, when
@@ -166,11 +176,13 @@ class WeightTilesView(PlotPanel):
     def _on_state_views_changed(self, views) -> None:
         self.request_redraw()
 
-    def export_csv(self, path: str) -> None:
+    def export_csv(self, path: str) -> list[str]:
+        """The mosaic as drawn (tiles scaled to their own range; gaps empty): [path]."""
         tiles = self.state.views.tiles if self.state.views is not None else None
         if tiles is None:
             raise ValueError("no weights to export yet")
-        np.savetxt(path, tiles.image, delimiter=",", fmt="%.6g")
+        atomic_write_bytes(path, _csv_bytes(tiles.image))
+        return [str(path)]
 
     def redraw(self) -> None:
         views = self.state.views
@@ -326,18 +338,20 @@ class HistogramView(PlotPanel):
         if self.legend.text() != text:
             self.legend.setText(text)
 
-    def export_csv(self, path: str) -> None:
+    def export_csv(self, path: str) -> list[str]:
         """One CSV per histogram (``<name>-1.csv`` the weights, ``-2`` the gradients): the left
-        and right edge of each bin and its count."""
+        and right edge of each bin and its count. The files written."""
         base = str(path)[:-4] if str(path).lower().endswith(".csv") else str(path)
         hists = [c.histogram for c in (self.w_curve, self.g_curve)]
         if all(h is None for h in hists):
             raise ValueError("no histograms to export yet")
+        written = []
         for i, h in enumerate(hists):
             if h is not None:
                 rows = np.column_stack([h.edges[:-1], h.edges[1:], h.counts])
-                np.savetxt(f"{base}-{i + 1}.csv", rows, delimiter=",", fmt="%.6g",
-                           header="left,right,count", comments="")
+                written.append(f"{base}-{i + 1}.csv")
+                atomic_write_bytes(written[-1], _csv_bytes(rows, header="left,right,count"))
+        return written
 
     def _fit(self, plot, h) -> None:
         """Ranges that change only when the histogram outgrows them or shrinks well inside."""

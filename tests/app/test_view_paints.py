@@ -44,7 +44,9 @@ def test_histogram_paths_follow_each_new_histogram_and_export_as_csv(qtbot, tmp_
     blues = sum(1 for x in range(0, image.width(), 3) for y in range(0, image.height() // 2, 3)
                 if image.pixelColor(x, y).blue() > image.pixelColor(x, y).red() + 40)
     assert blues > 50                              # the weights' histogram is drawn, filled
-    view.export_csv(str(tmp_path / "h.csv"))
+    assert view.export_csv(str(tmp_path / "h.csv")) == [str(tmp_path / "h-1.csv"),
+                                                          str(tmp_path / "h-2.csv")]
+    assert (tmp_path / "h-1.csv").read_text().startswith("left,right,count\n")
     rows = np.loadtxt(tmp_path / "h-1.csv", delimiter=",", skiprows=1)
     np.testing.assert_allclose(rows, [[-1, 0, 1], [0, 1, 5], [1, 2, 2]])
     assert np.loadtxt(tmp_path / "h-2.csv", delimiter=",", skiprows=1)[:, 2].tolist() == \

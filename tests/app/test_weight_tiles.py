@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
 from app.training.payloads import _grid, tile_image
 from nncore import Network
@@ -67,3 +68,20 @@ def test_the_layer_list_follows_a_changed_kernel_size(window, qtbot):
     qtbot.waitUntil(lambda: tiles.currentText() == "1. Conv2D filters 5×5", timeout=10_000)
     assert [tiles.itemText(i) for i in range(tiles.count())] == ["1. Conv2D filters 5×5"]
     assert window.state.views.tiles.tile_shape == (5, 5)
+
+
+def test_the_mosaic_exports_as_csv_through_the_panels_button(window, qtbot, tmp_path,
+                                                             monkeypatch):
+    from PySide6.QtWidgets import QToolButton
+    from app.views.weights import WeightTilesView
+    view = window.findChild(WeightTilesView)
+    qtbot.waitUntil(lambda: window.state.views is not None
+                    and window.state.views.tiles is not None, timeout=10_000)
+    target = tmp_path / "tiles.csv"
+    monkeypatch.setattr("app.views.plot_panel.QFileDialog.getSaveFileName",
+                        lambda *a, **k: (str(target), "CSV (*.csv)"))
+    qtbot.mouseClick(view.findChild(QToolButton, "exportCSVButton"), Qt.LeftButton)
+    qtbot.waitUntil(target.exists)
+    image = np.loadtxt(target, delimiter=",")
+    np.testing.assert_allclose(image, window.state.views.tiles.image, rtol=1e-5, equal_nan=True)
+    assert str(target) in window.statusBar().currentMessage()
