@@ -72,7 +72,7 @@ class LayerPalette(QListWidget):
                 group = lt.group
                 header = QListWidgetItem(group)
                 header.setData(HEADER, True)
-                header.setFlags(Qt.ItemIsEnabled)
+                header.setFlags(Qt.NoItemFlags)     # the arrow keys pass over it
                 self.addItem(header)
             item = QListWidgetItem(lt.name)
             item.setData(SUBTITLE, lt.description)

@@ -5,6 +5,7 @@ and the layer stack, so both look alike. A compact card is one line when it fits
 list its subtitle and right-hand note move to a second line rather than crowd the title out.
 Text that still does not fit is elided ("…"); the item's tooltip says it in full. A card
 with ``subtitle_lines`` > 1 (the palette) wraps its subtitle onto up to that many lines.
+The keyboard's current item, when not selected, is outlined: where the arrow keys go on from.
 
 A card's height depends only on its texts and the list's width (never on the rect Qt happens to
 pass to ``sizeHint``), so the rows Qt lays out and the cards painted in them agree: an error
@@ -141,6 +142,7 @@ class CardDelegate(QStyledItemDelegate):
             return
         selected = bool(option.state & QStyle.State_Selected)
         hovered = bool(option.state & QStyle.State_MouseOver)
+        focused = bool(option.state & QStyle.State_HasFocus)    # the keyboard's current item
         error = index.data(ERROR)
         bg = pal.color(QPalette.Base)
         border = QColor("#d6dae1")
@@ -149,11 +151,13 @@ class CardDelegate(QStyledItemDelegate):
             border = QColor("#3d7bd9")
         elif hovered:
             bg = QColor("#f3f6fa")
+        if focused and not selected:
+            border = QColor("#3d7bd9")          # outlined only: where the arrow keys go on
         if error:
             border = ERROR_COLOR
             if not selected:
                 bg = QColor("#fdf1f1")
-        painter.setPen(QPen(border, 1.2 if (selected or error) else 1))
+        painter.setPen(QPen(border, 1.2 if (selected or focused or error) else 1))
         painter.setBrush(bg)
         painter.drawRoundedRect(r, 5, 5)
         accent = index.data(ACCENT)

@@ -103,6 +103,7 @@ def test_return_on_a_palette_item_adds_it_as_a_double_click_does(qtbot, builder_
     seed = w.state.spec
     p.setFocus()
     key(w, Qt.Key_Home)
+    assert p.currentItem().text() == "Dense"                  # not the "Core" header
     for _ in range(p.count()):
         if p.currentItem() is not None and p.currentItem().text() == "Conv2D":
             break
@@ -115,6 +116,12 @@ def test_return_on_a_palette_item_adds_it_as_a_double_click_does(qtbot, builder_
     assert said.startswith("Added Conv2D as layer 1, before Flatten")
     assert w.editor.undo_stack.index() == depth + 1
     assert p.selectedItems() == [] and p.currentItem().text() == "Conv2D"   # still there
+    rect = p.visualItemRect(p.currentItem())                  # and outlined, so one sees it
+    image = p.viewport().grab().toImage()
+    ratio = p.viewport().devicePixelRatio()
+    outline = [image.pixelColor(int(rect.center().x() * ratio), int(y * ratio))
+               for y in range(rect.top() + 1, rect.top() + 4)]
+    assert any(c.blue() > c.red() + 80 for c in outline), outline
     # the double-click does exactly the same
     w.editor.undo()
     assert w.state.spec == seed
