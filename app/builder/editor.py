@@ -322,7 +322,7 @@ class NetworkEditor(QObject):
         text = f"Added {type_name} as layer {row + 1}, {where}{end}"
         validity = self._validity(was, row)
         why = f"Added {type_name} as layer {row + 1}, {where} (no layer was selected)."
-        if how == "default" and len(" ".join([why, *validity])) <= STATUS_CHARS:
+        if how == "default" and n > 1 and len(" ".join([why, *validity])) <= STATUS_CHARS:
             text = why                      # when there is room for it
         return _say([text, *validity], "Undo: Ctrl+Z")
 

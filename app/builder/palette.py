@@ -109,6 +109,15 @@ class LayerPalette(QListWidget):
         self.clearSelection()
         self.selectionModel().setCurrentIndex(QModelIndex(), QItemSelectionModel.NoUpdate)
 
+    def focusInEvent(self, event):
+        """Focus from the keyboard (Tab) makes the first layer current, outlined: Return adds
+        it. Focus given otherwise (the window opened) leaves no item outlined."""
+        had = self.currentIndex().isValid()
+        super().focusInEvent(event)
+        if not had and event.reason() not in (Qt.TabFocusReason, Qt.BacktabFocusReason,
+                                              Qt.ShortcutFocusReason):
+            self.forget_selection()
+
     def mouseReleaseEvent(self, event):
         super().mouseReleaseEvent(event)
         self.forget_selection()

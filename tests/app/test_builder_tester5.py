@@ -136,6 +136,9 @@ def test_return_on_a_palette_item_adds_it_as_a_double_click_does(qtbot, builder_
     key(w, Qt.Key_Enter, Qt.KeypadModifier)
     assert stack_rows(w)[3] == name and w.editor.current == 3
     assert status(w).startswith(f"Added {name} as layer 4, after the selected ReLU.")
+    key(w, Qt.Key_Return, Qt.ShiftModifier)                   # Shift: before the selected
+    assert stack_rows(w)[2:5] == ["ReLU", name, name] and w.editor.current == 3
+    assert status(w).startswith(f"Added {name} as layer 4, before the selected {name}.")
 
 
 # ---- #6: what the status bar says ---------------------------------------------------------------
