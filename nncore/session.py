@@ -42,7 +42,9 @@ class TrainingConfig:
 
     FIELDS = {
         "batch_size": HParam("int", "Samples per training step.", min=1, max=1_000_000),
-        "epochs": HParam("int", "Passes over the training set.", min=1, max=100_000),
+        "epochs": HParam("int", "Passes over the training set that one Train runs (after a "
+                                "finished run, Train goes on for this many more).", min=1,
+                         max=100_000),
         "seed": HParam("int", "Seed of every random draw: same seed, same training.", min=0,
                        max=2**32 - 1),
         "val_split": HParam("float", "Fraction of the training set held out for validation "

@@ -627,6 +627,10 @@ class TrainingPanel(QScrollArea):
         self.train_button.setIcon(self.icons("pause" if running else "play"))
         if running:
             tip = "Pause: one more batch, recorded by the backward-pass inspector (Space)"
+        elif can and rs == "finished" and not self.controller.run_outdated:
+            more = self.state.config.epochs
+            tip = (f"Train {more} more epoch{'s' if more != 1 else ''}, to epoch "
+                   f"{self.state.progress.epoch + more} (Space)")
         elif can:
             tip = "Train until the number of epochs is reached (Space)"
         else:

@@ -321,3 +321,18 @@ def test_rapid_train_pause_step_stop_cycles_never_deadlock(qtbot, window):
     click(qtbot, button(window, "stepBatchButton"))        # and it still answers
     qtbot.waitUntil(lambda: window.state.history.steps == steps + 1, timeout=10_000)
     assert threading.active_count() == threads_before
+
+
+def test_after_a_finished_run_train_says_how_many_more_epochs_it_runs(qtbot, window):
+    set_small_run(qtbot, window, 1)
+    click(qtbot, button(window, "trainButton"))
+    qtbot.waitUntil(lambda: window.state.run_state == "finished", timeout=20_000)
+    progress = find(window, QProgressBar, "epochProgress")
+    assert progress.text().startswith("Done: 1 of 1 epoch")
+    type_into(qtbot, settings_field(window, "epochsField"), "3")
+    assert button(window, "trainButton").toolTip() == "Train 3 more epochs, to epoch 4 (Space)"
+    assert "this many more" in settings_field(window, "epochsField").edit.toolTip()
+    qtbot.keyClick(window, Qt.Key_Space)
+    qtbot.waitUntil(lambda: window.state.run_state == "finished"
+                    and window.state.progress.epoch == 4, timeout=30_000)
+    assert progress.text().startswith("Done: 4 of 4 epochs")
