@@ -567,12 +567,13 @@ class TrainingWorker(QObject):
         ev = self._trainer.step_batch()
         self._record(ev)
         if ev.epoch_event is not None:
+            if self._trainer.epoch >= self._target_epoch:
+                self._stop_at_epoch_end = False
+                self._set_mode("finished")      # the run's last epoch, stepped or not: done
+                return
             if self._stop_at_epoch_end:
                 self._stop_at_epoch_end = False
                 self._set_mode("paused")
-                return
-            if self._trainer.epoch >= self._target_epoch:
-                self._set_mode("finished")
                 return
         now = time.perf_counter()
         slower = self._update_slowdown

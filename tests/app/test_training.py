@@ -336,3 +336,17 @@ def test_after_a_finished_run_train_says_how_many_more_epochs_it_runs(qtbot, win
     qtbot.waitUntil(lambda: window.state.run_state == "finished"
                     and window.state.progress.epoch == 4, timeout=30_000)
     assert progress.text().startswith("Done: 4 of 4 epochs")
+
+
+def test_stepping_through_the_last_epoch_of_a_run_finishes_it(qtbot, window):
+    set_small_run(qtbot, window, 2)
+    progress = find(window, QProgressBar, "epochProgress")
+    click(qtbot, button(window, "stepEpochButton"))
+    qtbot.waitUntil(lambda: window.state.run_state == "paused"
+                    and window.state.progress.epoch == 1, timeout=15_000)
+    assert button(window, "trainButton").text() == "Resume"
+    click(qtbot, button(window, "stepEpochButton"))
+    qtbot.waitUntil(lambda: window.state.run_state == "finished"
+                    and window.state.progress.epoch == 2, timeout=15_000)
+    assert progress.text().startswith("Done: 2 of 2 epochs")
+    assert button(window, "trainButton").text() == "Train"
