@@ -571,8 +571,9 @@ class NetworkDiagnosis:
 def diagnose_steps(net, loss, x, y, eps: float = 1e-6, *, training: bool = True,
                    max_coords: int | None = 24, seed: int = 0, tol: float = TOLERANCE):
     """``diagnose_network`` as a generator, for a worker that shows progress and can stop
-    between steps: yields (done, total, what was just checked) after each step (each layer in
-    the network, the loss, each layer alone) and returns the NetworkDiagnosis."""
+    between steps: yields (done, total, what was just checked: "layer 3 Dense alone", layers
+    counted from 1 as in every message) after each step (each layer in the network, the loss,
+    each layer alone) and returns the NetworkDiagnosis."""
     twin, x, loss_fn = _float64_problem(net, loss, x, y)
     layers = twin.layers
     types = [type(layer).__name__ for layer in layers]
@@ -583,7 +584,7 @@ def diagnose_steps(net, loss, x, y, eps: float = 1e-6, *, training: bool = True,
                                   seed=seed):
         in_network += results
         done += 1
-        yield done, total, f"layer {i} {types[i]} in the network"
+        yield done, total, f"layer {i + 1} {types[i]} in the network"   # counted from 1
     out = chain.output.copy() if chain.output is not None else twin.forward(x, training)
     _, grad = loss_fn(out, need_grad=True)
     loss_check = gradcheck(lambda o: loss_fn(o, need_grad=False), {"output": out},
@@ -600,7 +601,7 @@ def diagnose_steps(net, loss, x, y, eps: float = 1e-6, *, training: bool = True,
             r.layer_index = i
         alone += results
         done += 1
-        yield done, total, f"layer {i} {types[i]} alone"
+        yield done, total, f"layer {i + 1} {types[i]} alone"
     return NetworkDiagnosis(types, type(loss).__name__, in_network, alone, loss_check)
 
 

@@ -237,3 +237,23 @@ def test_the_inspector_shows_dw_and_db_of_the_step_just_trained(qtbot):
     panel.tree.setCurrentItem(b_row)
     np.testing.assert_array_equal(panel.shown_grad, dense.grads["b"])
     assert "db = Σₙ dY" in panel.formula.toPlainText()
+
+
+def test_the_progress_of_a_network_check_counts_layers_from_1():
+    import numpy as np
+    from nncore import CrossEntropyLoss, Network
+    from nncore.gradcheck import diagnose_steps
+    net = Network.from_spec({"input_shape": [4], "layers": [
+        {"type": "Dense", "units": 3}, {"type": "ReLU"}, {"type": "Dense", "units": 2},
+        {"type": "Softmax"}]}, seed=0)
+    x = np.random.default_rng(0).random((3, 4))
+    steps = diagnose_steps(net, CrossEntropyLoss(), x, np.array([0, 1, 0]))
+    said = []
+    try:
+        while True:
+            said.append(next(steps)[2])
+    except StopIteration:
+        pass
+    assert said[0] == "layer 1 Dense in the network"
+    assert said[-1] == "layer 4 Softmax alone"
+    assert "the loss CrossEntropyLoss" in said
