@@ -24,11 +24,12 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QImage, QPixmap
-from PySide6.QtWidgets import (QHeaderView, QPlainTextEdit, QSplitter, QTabWidget, QTreeWidget,
-                               QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QPlainTextEdit, QSplitter, QTabWidget,
+                               QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from ..views.plot_panel import SteadyAxes
-from .common import SIGNED_CMAP, FittedSplitter, ImagePane, LinesLabel, WhenSeen, mosaic
+from .common import (SIGNED_CMAP, EnlargeButton, FittedSplitter, ImagePane, LinesLabel, WhenSeen,
+                     mosaic)
 
 COLUMNS = ["layer", "input → output", "act. mean ± std", "zeros", "min … max", "dL/dY",
            "‖dL/dY‖"]
@@ -126,10 +127,15 @@ class BackwardPanel(QWidget):
         self.tree.setMinimumHeight(TREE_MIN_H)
         split = self.split = FittedSplitter(Qt.Orientation.Vertical, (self.tree, self.detail),
                                             self._fit_split)
+        self.enlarge = EnlargeButton(self)
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addWidget(self.header, 1)
+        top.addWidget(self.enlarge, 0, Qt.AlignmentFlag.AlignTop)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.setSpacing(4)
-        lay.addWidget(self.header)
+        lay.addLayout(top)
         lay.addWidget(split, 1)
         self.setMinimumSize(MIN_W, MIN_H)
 
@@ -368,8 +374,9 @@ class BackwardPanel(QWidget):
         self.grad_image.view.setAspectLocked(p.grad.ndim == 4 or self._tile_shape(index)
                                              is not None or p.grad.ndim == 1)
         self.grad_image.view.autoRange(padding=0.02)
-        self.grad_label.setText(f"d{p.name} of layer {index + 1} {_shape(p.shape)}: {note}; "
-                                f"colours ±{lim:.2g} (blue −, orange +)")
+        # the colour key first: two lines of a narrow dock cut the end (tooltip: all of it)
+        self.grad_label.setText(f"blue −, orange + (±{lim:.2g}) · d{p.name} of layer "
+                                f"{index + 1} {_shape(p.shape)}: {note}")
 
     def _draw_norms(self):
         """Each layer's ‖dL/dW‖ per step, faint, with its running mean over ~50 steps on top."""

@@ -11,10 +11,10 @@ import traceback
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QPoint, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage
-from PySide6.QtWidgets import (QDockWidget, QLabel, QSizePolicy, QSplitter, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QDockWidget, QLabel, QSizePolicy, QSplitter, QStyle,
+                               QToolButton, QVBoxLayout, QWidget)
 from superqt.utils import create_worker
 
 from ..views.seen import WhenSeen  # noqa: F401  (the panels' drawing waits until they are seen)
@@ -343,3 +343,58 @@ def placeholder(text: str) -> QWidget:
     label.setStyleSheet("color: #777;")
     lay.addWidget(label)
     return w
+
+
+class EnlargeButton(QToolButton):
+    """Shows its panel larger: the panel's dock floats, as a window of its own, over most of
+    the main window (``SHARE`` of its size, centred); pressed again, the dock goes back where
+    it was. For panels with much to read (the backward pass at 1366x768 showed 6 of its 18
+    rows) — and for showing them on a projector."""
+
+    SHARE = 0.85
+
+    def __init__(self, panel: QWidget):
+        super().__init__(panel)
+        self.panel = panel
+        self.setObjectName("enlargeButton")
+        self.setCheckable(True)
+        self.setAutoRaise(True)
+        self.setIcon(self.style().standardIcon(QStyle.SP_TitleBarMaxButton))
+        self.setToolTip("Show this panel larger, in a window of its own over the main window "
+                        "(press again to put it back)")
+        self.toggled.connect(self._on_toggled)
+        self._dock = None
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.dock()                 # follows its dock from now on (floated by its title bar)
+
+    def dock(self) -> QDockWidget | None:
+        w = self.panel.parentWidget()
+        while w is not None and not isinstance(w, QDockWidget):
+            w = w.parentWidget()
+        if w is not None and w is not self._dock:
+            self._dock = w
+            w.topLevelChanged.connect(self._on_dock_top_level_changed)
+        return w
+
+    def _on_toggled(self, larger: bool) -> None:
+        dock = self.dock()
+        if dock is None:
+            return
+        if not larger:
+            dock.setFloating(False)
+            return
+        main = dock.parentWidget()
+        dock.setFloating(True)
+        if main is not None:
+            size = main.size() * self.SHARE
+            top_left = main.geometry().center() - QPoint(size.width() // 2, size.height() // 2)
+            dock.setGeometry(QRect(top_left, size))
+        dock.raise_()
+
+    def _on_dock_top_level_changed(self, floating: bool) -> None:
+        if self.isChecked() != floating:        # floated or docked by other means
+            self.blockSignals(True)
+            self.setChecked(floating)
+            self.blockSignals(False)

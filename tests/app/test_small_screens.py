@@ -279,3 +279,32 @@ def test_confusion_counts_are_drawn_at_1366x768(window, qtbot, gc_in_gui_thread)
         text = model.headerData(c, _horizontal())
         assert header.sectionSize(c) >= header.fontMetrics().horizontalAdvance(text) + 8
     assert panel.table.horizontalScrollBar().maximum() == 0
+
+
+def test_the_backward_panel_can_be_shown_larger_and_put_back(window, qtbot):
+    """At 1366x768 the panel shows a few of its rows; its Larger button floats it over most
+    of the window (tester 6: 6 of 18 rows, columns scrolled away), and puts it back."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QToolButton
+    w = window
+    back = w.findChild(QWidget, "backwardPanel")
+    _launched_at(w, qtbot, (1366, 768))
+    dock = _dock_of(back)
+    dock.raise_()
+    qtbot.waitUntil(lambda: _in_view(back))
+    before = back.tree.height()
+    button = back.findChild(QToolButton, "enlargeButton")
+    dock.setFloating(True)                      # floated by its title bar's button: checked
+    assert button.isChecked()
+    dock.setFloating(False)
+    assert not button.isChecked()
+    qtbot.waitUntil(lambda: _in_view(back))
+    assert button.toolTip()
+    qtbot.mouseClick(button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: dock.isFloating() and dock.width() >= 0.8 * w.width())
+    assert dock.height() >= 0.8 * w.height()
+    qtbot.waitUntil(lambda: back.tree.height() > 1.5 * before)
+    qtbot.mouseClick(button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not dock.isFloating())
+    assert w.dockWidgetArea(dock) != Qt.NoDockWidgetArea
+    assert not button.isChecked()
