@@ -345,6 +345,16 @@ def placeholder(text: str) -> QWidget:
     return w
 
 
+def probability_text(p: float) -> str:
+    """"81%", ">99%", "<1%": whole percent, and never 100% or 0% for what is not (the
+    gallery, an image's detail and the drawing pad say a probability the same way)."""
+    if p >= 0.995:
+        return "100%" if p >= 1 else ">99%"
+    if 0 < p < 0.005:
+        return "<1%"
+    return f"{p:.0%}"
+
+
 class EnlargeButton(QToolButton):
     """Shows its panel larger: the panel's dock floats, as a window of its own, over most of
     the main window (``SHARE`` of its size, centred); pressed again, the dock goes back where

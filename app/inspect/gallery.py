@@ -19,7 +19,7 @@ from nncore.inspect import activations, cell_indices, saliency
 from ..views.weights import SignedLegend
 from .common import (BAD, GOOD, SIGNED_CMAP, SIGNED_WORDS, ImagePane, JobRunner,
                      LinesLabel, ProbabilityBars, WhenSeen, build_network, grey_qimage, heading,
-                     mosaic, network_source, reveal, source_step)
+                     mosaic, network_source, probability_text, reveal, source_step)
 from .pad import saliency_overlay, why_text
 
 INDEX_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -67,7 +67,7 @@ class CellImagesModel(QAbstractListModel):
         p = self.probabilities[k]
         top = int(np.argmax(p))
         if role == Qt.ItemDataRole.DisplayRole:
-            return f"#{k}  {'>99%' if p[top] >= 0.995 else f'{p[top]:.0%}'}"
+            return f"#{k}  {probability_text(p[top])}"
         if role == Qt.ItemDataRole.ToolTipRole:
             true = int(self.labels[k])
             return (f"image #{k}: true {self.class_names[true]} (probability {p[true]:.3f}), "
@@ -166,15 +166,6 @@ class ThumbRow:
 
 #: A row's inner margin (pixels) and the room kept for the probability text.
 MARGIN, VALUE_W = 5, 30
-
-
-def probability_text(p: float) -> str:
-    """"81%", ">99%", "<1%": whole percent, and never 100% or 0% for what is not."""
-    if p >= 0.995:
-        return "100%" if p >= 1 else ">99%"
-    if 0 < p < 0.005:
-        return "<1%"
-    return f"{p:.0%}"
 
 
 def thumb_row(name: str, p: float, colour: QColor, i: int, metrics) -> ThumbRow:
@@ -376,7 +367,7 @@ class ImageDetail(QWidget):
         p, true, pred = result["probabilities"], result["true"], result["predicted"]
         verdict = "correct" if pred == true else "wrong"
         self.title.setText(f"Image #{self.index} — true {names[true]}, predicted {names[pred]} "
-                           f"({p[pred]:.1%}, {verdict})")
+                           f"({probability_text(p[pred])}, {verdict})")
         self.bars.set_class_names(names)
         self.bars.set_probabilities(p, true=true)
         self.saliency_for.setItemText(0, f"why {names[pred]} (predicted)")

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSizePolicy, QVBoxLayout
 from nncore.inspect import prepare_drawing, saliency
 
 from .common import (SIGNED_CMAP, ImagePane, JobRunner, LinesLabel, ProbabilityBars, WhenSeen,
-                     build_network, heading, network_source)
+                     build_network, heading, network_source, probability_text)
 
 CANVAS = 280              # the paper, in pixels: 10x an MNIST digit
 PEN_WIDTH = 22.0          # a digit drawn 200 px tall gets MNIST's ~2.5 px strokes
@@ -307,7 +307,7 @@ class PadPanel(QWidget):
         name = names[top] if top < len(names) else str(top)
         self.why.set_image(self.overlay, levels=(0, 255))
         self.why_caption.setText(why_text(name))
-        self.prediction.setText(f"{name}   {self.probabilities[top]:.0%}")
+        self.prediction.setText(f"{name}   {probability_text(self.probabilities[top])}")
         self.bars.set_probabilities(self.probabilities)
         self.status.setText(f"Network at step {step:,}.")
 

@@ -8,7 +8,8 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 from app.inspect.common import BAD, GOOD
-from app.inspect.gallery import CELL_W, LABEL_PT, ImageDetail, probability_text
+from app.inspect.common import probability_text
+from app.inspect.gallery import CELL_W, LABEL_PT, ImageDetail
 from app.inspect.model import InspectModel
 from app.inspect.pad import PadPanel, saliency_overlay
 from app.state import EvalData, StudioState
@@ -120,6 +121,9 @@ def test_the_detail_names_the_class_its_saliency_explains(qtbot):
     qtbot.waitUntil(lambda: detail.result is not None and not detail.runner.busy,
                     timeout=10_000)
     pred = NAMES[detail.result["predicted"]]
+    p = detail.result["probabilities"][detail.result["predicted"]]
+    # the probability said as the thumbnails and the pad say it (not "100.0%" beside ">99%")
+    assert f"predicted {pred} ({probability_text(p)}, " in detail.title.text()
     assert detail.saliency_for.itemText(0) == f"why {pred} (predicted)"
     assert detail.saliency_for.itemText(1) == "why four (true class)"
     assert detail.saliency_caption.text().startswith(f"Why {pred}: orange where ink makes it")
