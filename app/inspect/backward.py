@@ -101,7 +101,7 @@ class BackwardPanel(QWidget):
         self.norms = pg.PlotWidget(background="w")
         self.norms.setLogMode(x=False, y=True)
         self.norms.setLabel("bottom", "step")
-        self.norms.setLabel("left", "‖dL/dW‖ per layer")
+        self.norms.setLabel("left", "‖dL/dW‖")     # (one curve per layer: the legend)
         self.norms.showGrid(x=True, y=True, alpha=0.2)
         self.norms.addLegend(offset=(-5, 5), labelTextColor="k")
         self.norm_axes = SteadyAxes(self.norms.getPlotItem(), log_y=True)
