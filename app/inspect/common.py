@@ -197,7 +197,8 @@ class ImagePane(pg.GraphicsLayoutWidget):
 
 
 class ProbabilityBars(pg.PlotWidget):
-    """Softmax output as bars, one per class; the true class green, a wrong top choice red."""
+    """Softmax output as bars, one per class; the true class green (and a green ▲ at its foot,
+    seen even when its probability is ~0), a wrong top choice red."""
 
     def __init__(self, class_names=None, parent=None, compact: bool = False):
         super().__init__(parent, background="w")
@@ -206,6 +207,9 @@ class ProbabilityBars(pg.PlotWidget):
         self.bars = pg.BarGraphItem(x=np.arange(len(self.values)), height=self.values, width=0.7,
                                     brush=NEUTRAL)
         self.addItem(self.bars)
+        # the true class marked even when its bar is too short to see (a confident mistake)
+        self.true_mark = pg.ScatterPlotItem(symbol="t1", size=10, brush=GOOD, pen=None)
+        self.addItem(self.true_mark)
         self.setMouseEnabled(False, False)
         self.hideButtons()
         self.setMenuEnabled(False)
@@ -240,6 +244,13 @@ class ProbabilityBars(pg.PlotWidget):
             else:
                 brushes.append(NEUTRAL)
         self.bars.setOpts(x=np.arange(len(self.values)), height=self.values, brushes=brushes)
+        if true is not None and 0 <= true < len(self.values):
+            self.true_mark.setData([true], [0.07])
+            self.setToolTip(f"Softmax output, a bar per class: green (and ▲) the true class, "
+                            f"{self.class_names[true]}; red a wrong top choice")
+        else:
+            self.true_mark.setData([], [])
+            self.setToolTip("Softmax output")
 
 
 class FittedSplitter(QSplitter):

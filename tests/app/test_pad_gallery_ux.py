@@ -184,3 +184,17 @@ def test_long_class_names_are_elided_and_percentages_never_overstate():
         row.label_rect.width()
     assert row.label_rect.right() < row.value_rect.left()
     assert row.label_rect.top() > 0                  # the second row, below the first
+
+
+def test_the_true_class_is_marked_even_when_its_probability_is_zero(qtbot):
+    from app.inspect.common import ProbabilityBars
+    bars = ProbabilityBars()
+    qtbot.addWidget(bars)
+    p = np.zeros(10)
+    p[6] = 1.0
+    bars.set_probabilities(p, true=2)                 # a confident mistake: 2 read as 6
+    xs, ys = bars.true_mark.getData()
+    assert list(xs) == [2] and 0 < ys[0] < 0.1
+    assert "the true class, 2" in bars.toolTip()
+    bars.set_probabilities(p)                         # a drawing: no true class
+    assert len(bars.true_mark.getData()[0]) == 0
