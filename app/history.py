@@ -141,7 +141,10 @@ class RunHistory:
     #: Weight of the newest batch in the smoothed curves (an exponential moving average), at
     #: least: with epochs shorter than 2/SMOOTHING − 1 = 39 batches it is 2/(batches + 1), so
     #: the curve follows about one epoch — the span the epoch points average over. (A fixed
-    #: 0.05 on a 16-batch epoch kept the first batches' loss in the curve for epochs.)
+    #: 0.05 on a 16-batch epoch kept the first batches' loss in the curve for epochs.) The
+    #: average is bias-corrected, as Adam's are: the weights of the points seen so far are
+    #: made to sum to 1, instead of the first point standing for all the batches before it —
+    #: which held the curve above every recent loss for a whole short run (tester 7).
     SMOOTHING = 0.05
     BATCH_CURVES = ("loss", "loss_smooth", "accuracy_smooth")
     EPOCH_CURVES = ("train_loss", "val_loss", "train_accuracy", "val_accuracy")
@@ -152,7 +155,8 @@ class RunHistory:
         self.grad_norms: dict[int, Series] = {}
         self.steps = 0           # batches recorded
         self.epochs = 0          # epochs recorded
-        self._ema = {"loss": None, "accuracy": None}
+        self._ema = {"loss": None, "accuracy": None}    # (weighted sum, sum of weights)
+        self._weight = self.SMOOTHING                     # the last weight used
 
     def __getitem__(self, name: str) -> Series:
         return self.curves[name]
@@ -163,12 +167,9 @@ class RunHistory:
         return max(self.SMOOTHING, 2 / (max(int(batches_per_epoch), 1) + 1))
 
     def _smooth(self, key: str, value: float, weight: float) -> float:
-        prev = self._ema[key]
-        if prev is None or not math.isfinite(prev):
-            self._ema[key] = value
-        elif math.isfinite(value):
-            self._ema[key] = (1 - weight) * prev + weight * value
-        return self._ema[key]
+        """The smoothed value after ``value``: Σ wᵢ·vᵢ / Σ wᵢ with wᵢ = weight·(1 − weight)^age
+        over the finite values so far (a non-finite one is left out)."""
+        return float(self._smooth_all(key, np.array([value], dtype=np.float64), weight)[0])
 
     def add_batch(self, event) -> None:
         """Record one nncore.train.BatchEvent."""
@@ -218,17 +219,18 @@ class RunHistory:
         self.steps = events[-1].step
 
     def _smooth_all(self, key: str, values: np.ndarray, weight: float) -> np.ndarray:
-        """``_smooth`` of each value in turn (the same arithmetic), as an array."""
+        """``_smooth`` of each value in turn, as an array (a value before any finite one is
+        shown as it is)."""
         a, b = weight, 1 - weight
-        prev, out = self._ema[key], []
+        self._weight = weight
+        total, norm = self._ema[key] or (0.0, 0.0)
+        out = []
         isfinite = math.isfinite
         for v in values.tolist():
-            if prev is None or not isfinite(prev):
-                prev = v
-            elif isfinite(v):
-                prev = b * prev + a * v
-            out.append(prev)
-        self._ema[key] = prev
+            if isfinite(v):
+                total, norm = b * total + a * v, b * norm + a
+            out.append(total / norm if norm > 0 else v)
+        self._ema[key] = (total, norm)
         return np.array(out, dtype=np.float64)
 
     def add_epoch(self, event) -> None:
@@ -248,8 +250,12 @@ class RunHistory:
             series.truncate(step)
         self.steps, self.epochs = step, epochs
         for key, curve in (("loss", "loss_smooth"), ("accuracy", "accuracy_smooth")):
-            last = self.curves[curve].last()
-            self._ema[key] = last[1] if last else None
+            # the state after the kept points: their count gives the sum of their weights
+            # (exact unless the curve was thinned: by then that sum is 1 to float precision)
+            last, kept = self.curves[curve].last(), len(self.curves[curve])
+            norm = 1 - (1 - self._weight) ** kept
+            self._ema[key] = (last[1] * norm, norm) if last and math.isfinite(last[1]) \
+                else None
 
     def clear(self) -> None:
         self.truncate(0, 0)

@@ -57,12 +57,11 @@ def test_run_history_rewinds_and_round_trips_through_arrays():
         h.add_batch(_batch(step, 1.0 / step))
     h.add_epoch(EpochEvent(epoch=1, step=10, train_loss=0.3, train_accuracy=0.9, val_loss=0.4,
                            val_accuracy=0.88, seconds=1.0, samples_per_sec=10.0))
-    smooth_at_6 = h["loss_smooth"].y[5]
+    smooth_at_7 = h["loss_smooth"].y[6]
     h.truncate(6, 0)
     assert len(h["loss"]) == 6 and len(h["val_loss"]) == 0 and len(h.grad_norms[1]) == 6
     h.add_batch(_batch(7, 1.0 / 7))
-    expected = (1 - h.SMOOTHING) * smooth_at_6 + h.SMOOTHING / 7
-    assert h["loss_smooth"].y[-1] == pytest.approx(expected)
+    assert h["loss_smooth"].y[-1] == pytest.approx(smooth_at_7, rel=1e-12)   # as before
     back = RunHistory.from_arrays(h.to_arrays(), steps=7, epochs=0, capacity=64)
     for name in h.curves:
         np.testing.assert_array_equal(back[name].to_array(), h[name].to_array())
@@ -96,3 +95,24 @@ def test_the_smoothed_loss_follows_about_one_epoch_on_short_epochs():
     for i in range(0, 48, 5):
         batched.add_batches(events[i:i + 5])
     np.testing.assert_allclose(batched["loss_smooth"].y, short["loss_smooth"].y)
+
+
+def test_the_smoothed_loss_is_a_weighted_average_of_the_losses_so_far():
+    """Tester 7: 32-batch epochs, loss 3.45 at first, 0.55-1.35 over the last batches; the
+    average started at the first loss, which stood for all the batches before it, and held
+    the curve above every recent point. Now the weights of the points seen sum to 1."""
+    h = RunHistory(capacity=256)
+    rng = np.random.default_rng(0)
+    losses = np.r_[3.45, np.linspace(2.5, 0.9, 16), rng.uniform(0.55, 1.35, 15)]
+    for step, v in enumerate(losses, 1):
+        h.add_batch(BatchEvent(step=step, epoch=0, batch=step, batches_per_epoch=32,
+                               loss=float(v), accuracy=0.5, samples_per_sec=1.0, lr=0.1,
+                               grad_norms={}))
+    a = h.smoothing(32)
+    w = a * (1 - a) ** np.arange(len(losses))[::-1]
+    assert h["loss_smooth"].y[-1] == pytest.approx((w * losses).sum() / w.sum())
+    assert h["loss_smooth"].y[0] == losses[0]
+    assert h["loss_smooth"].y[-1] < 1.35                    # within the recent losses
+    h.add_batch(BatchEvent(step=33, epoch=1, batch=1, batches_per_epoch=32, loss=float("nan"),
+                           accuracy=0.5, samples_per_sec=1.0, lr=0.1, grad_norms={}))
+    assert h["loss_smooth"].y[-1] == h["loss_smooth"].y[-2]  # a NaN loss is left out
