@@ -84,6 +84,19 @@ class CardDelegate(QStyledItemDelegate):
             lines[-1] = sm.elidedText(lines[-1] + " " + " ".join(words), Qt.ElideRight, avail)
         return [sm.elidedText(line, Qt.ElideRight, avail) for line in lines]
 
+    def _stacked(self, index, width: int, title_font, small) -> bool:
+        """A compact card too narrow for its title and its right-hand note side by side: the
+        note (the output shape) moves to the second line, so the layer's name stays whole
+        (at 182 px, LeNet's cards read "…", "Co…", "Re…" beside "(16, 24, 24)")."""
+        if not self.compact or not (index.data(RIGHT) or index.data(RIGHT_SMALL)):
+            return False
+        tm = QFontMetrics(title_font)
+        base = QFont(title_font)
+        base.setBold(False)                 # the note is drawn in the regular font
+        avail = width - 4 - self._text_left(index, small) - 6
+        return tm.horizontalAdvance(index.data(TITLE) or "") + 6 + \
+            QFontMetrics(base).horizontalAdvance(index.data(RIGHT) or "") + 6 > avail
+
     def _two_lines(self, index, width: int, title_font, small) -> bool:
         """A compact card whose one line would not hold title, subtitle and right notes."""
         if not self.compact or not index.data(SUBTITLE):
@@ -103,7 +116,9 @@ class CardDelegate(QStyledItemDelegate):
             return QSize(100, QFontMetrics(small).height() + 10)
         width = self._width(option)
         h = QFontMetrics(title).height() + 12
-        if index.data(SUBTITLE) and (not self.compact or self._two_lines(
+        if self._stacked(index, width, title, small):
+            h += QFontMetrics(title).height() + 1
+        elif index.data(SUBTITLE) and (not self.compact or self._two_lines(
                 index, width, title, small)):
             lines = 1 if self.compact else max(1, len(self._subtitle_lines(
                 index, width, small, self._right_width(index, title, small))))
@@ -111,6 +126,43 @@ class CardDelegate(QStyledItemDelegate):
         if index.data(ERROR):
             h += self._error_height(index, width, small) + 4
         return QSize(100, h)
+
+    def _paint_stacked(self, painter, index, pal, r, x, y, width, fonts) -> None:
+        """Title alone on the first line; subtitle, parameter count and output shape on the
+        second ("16, kernel size 3   416 w  (16, 26, 26)"), the subtitle elided first."""
+        base, title_font, small = fonts
+        tm, sm = QFontMetrics(title_font), QFontMetrics(small)
+        painter.setFont(title_font)
+        painter.setPen(pal.color(QPalette.Text))
+        painter.drawText(QRect(x, y, r.right() - x - 6, tm.height()),
+                         Qt.AlignLeft | Qt.AlignVCenter,
+                         tm.elidedText(index.data(TITLE) or "", Qt.ElideRight,
+                                       max(r.right() - x - 6, 10)))
+        y2 = y + tm.height() + 1
+        right, right_small = index.data(RIGHT) or "", index.data(RIGHT_SMALL) or ""
+        end = r.right() - 6
+        if right:
+            painter.setFont(base)
+            painter.drawText(QRect(x, y2, end - x, tm.height()), Qt.AlignRight | Qt.AlignVCenter,
+                             right)
+            end -= QFontMetrics(base).horizontalAdvance(right) + 8
+        painter.setFont(small)
+        painter.setPen(MUTED)
+        if right_small and sm.horizontalAdvance(right_small) <= end - x:
+            painter.drawText(QRect(x, y2, end - x, tm.height()), Qt.AlignRight | Qt.AlignVCenter,
+                             right_small)
+            end -= sm.horizontalAdvance(right_small) + 8
+        sub = index.data(SUBTITLE)
+        if sub and end - x > 20:
+            painter.drawText(QRect(x, y2, end - x, tm.height()), Qt.AlignLeft | Qt.AlignVCenter,
+                             sm.elidedText(sub, Qt.ElideRight, end - x))
+        error = index.data(ERROR)
+        if error:
+            painter.setPen(ERROR_COLOR)
+            top = y2 + tm.height() + 3
+            error_w = max(width - 4 - self._text_left(index, small) - 6, 40)
+            painter.drawText(QRect(x, top, error_w, r.bottom() - top),
+                             Qt.TextWordWrap | Qt.AlignLeft | Qt.AlignTop, error)
 
     @staticmethod
     def _right_width(index, title_font, small) -> int:
@@ -181,6 +233,10 @@ class CardDelegate(QStyledItemDelegate):
         right_small = index.data(RIGHT_SMALL) or ""
         right_w = 0
         width = self._width(option)        # the width sizeHint measured the card for
+        if self._stacked(index, width, title_font, small):
+            self._paint_stacked(painter, index, pal, r, x, y, width, (base, title_font, small))
+            painter.restore()
+            return
         compact = self.compact and not self._two_lines(index, width, title_font, small)
         if compact:
             # one line: "100,480 w   (128,)"
