@@ -89,6 +89,14 @@ class InspectModel(QObject):
         for e in self.entries:
             if e.epoch is None:
                 e.evaluation = None
+        same = next((i for i, e in enumerate(self.entries) if e.step == int(step)), None)
+        if same is not None:
+            # the weights of that step evaluated again (after a project was opened its
+            # predictions are not in the file): the entry gets them, no second "step N"
+            self.entries[same].evaluation = evaluation
+            self.entriesChanged.emit()
+            self.set_current(same, force=True)
+            return
         self.entries.append(Entry(f"step {step:,} (now)", None, int(step),
                                   np.asarray(evaluation.confusion), evaluation))
         self.entriesChanged.emit()

@@ -291,3 +291,30 @@ def test_the_weights_view_says_why_it_is_empty(qtbot, small_state):
     small_state.viewsChanged.emit(small_state.views)
     qtbot.waitUntil(lambda: "32 units" in view.note.text())
     assert view.image.image is not None
+
+
+def test_evaluating_again_at_an_epochs_step_gives_that_entry_its_images(qapp):
+    """After a project is opened its last epoch's matrix is there but not its predictions
+    (not in the file); Evaluate now at that step gives the epoch's entry its images instead
+    of adding a second "step N" beside it (tester 7)."""
+    import numpy as np
+    from app.inspect.model import InspectModel
+    from app.state import EpochReport, StudioState
+    from nncore.train import EpochEvent, Evaluation
+    state = StudioState()
+    model = InspectModel(state)
+    cm = np.eye(3, dtype=int) * 5
+    event = EpochEvent(epoch=1, step=32, train_loss=0.3, train_accuracy=0.9, val_loss=0.4,
+                       val_accuracy=0.88, seconds=1.0, samples_per_sec=10.0)
+    event.confusion = cm
+    state.epochs.append(EpochReport(event, None))           # as opened from a file
+    state.historyReset.emit()
+    assert [e.label for e in model.entries] == ["epoch 1"]
+    assert model.evaluation_for_images() == (None, None)
+    evaluation = Evaluation(0.4, 1.0, np.zeros((15, 3)), np.repeat(np.arange(3), 5),
+                            np.repeat(np.arange(3), 5), cm)
+    model.add_on_demand(evaluation, step=32)
+    assert [e.label for e in model.entries] == ["epoch 1"]      # no second entry
+    assert model.evaluation_for_images() == (evaluation, model.entries[0])
+    model.add_on_demand(evaluation, step=40)                     # trained on: a new one
+    assert [e.label for e in model.entries] == ["epoch 1", "step 40 (now)"]
