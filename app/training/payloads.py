@@ -145,13 +145,16 @@ def tile_image(net, layer_index: int, aspect: float = 2.0) -> TileImage | None:
                      grid=(rows, cols), vmax=1.0, caption=caption)
 
 
-def view_data(net, step: int, tile_layer: int | None, tile_aspect: float = 2.0) -> ViewData:
-    """Everything the weight views show, computed from ``net`` now (copies, safe to send)."""
+def view_data(net, step: int, tile_layer: int | None, tile_aspect: float = 2.0,
+              with_grads: bool = True) -> ViewData:
+    """Everything the weight views show, computed from ``net`` now (copies, safe to send).
+    ``with_grads=False``: no gradient histograms (the network has not computed any yet: its
+    ``grads`` are zeros, which would show as "100% exactly 0")."""
     layers = tile_layers(net)
     if tile_layer is None or tile_layer not in [i for i, _ in layers]:
         tile_layer = layers[0][0] if layers else None
     return ViewData(step=step, weight_hists=weight_histograms(net),
-                    grad_hists=grad_histograms(net),
+                    grad_hists=grad_histograms(net) if with_grads else {},
                     tiles=(tile_image(net, tile_layer, tile_aspect)
                            if tile_layer is not None else None),
                     tile_layers=layers,

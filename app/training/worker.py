@@ -224,6 +224,7 @@ class TrainingWorker(QObject):
         self._running_since = None
         self._tile_layer = None
         self._tile_aspect = 2.0         # width / height of the weight tiles' panel
+        self._grads_computed = False    # the trainer's dL/dW come from a step of this session
         self._update_slowdown = 1.0     # (set_update_slowdown)
         self._last_eval = None
         self._quit = False
@@ -524,6 +525,8 @@ class TrainingWorker(QObject):
         trainer.evaluate = self._evaluate_and_keep
         self._last_eval = None
         self._pending, self._pending_epochs = [], []
+        self._grads_computed = False    # a new or opened network: its dL/dW are zeros, not
+        #                                 gradients (a file keeps no gradients)
 
     def _evaluate_and_keep(self, x, y, batch_size: int = 1000):
         t = self._trainer
@@ -565,6 +568,7 @@ class TrainingWorker(QObject):
     def _train_batch(self):
         gate.wait()                     # not while the window draws (app.views.pacing.gate)
         ev = self._trainer.step_batch()
+        self._grads_computed = True
         self._record(ev)
         if ev.epoch_event is not None:
             if self._trainer.epoch >= self._target_epoch:
@@ -586,6 +590,7 @@ class TrainingWorker(QObject):
         before = net.get_weights()
         t0 = time.perf_counter()
         ev = self._trainer.step_batch()
+        self._grads_computed = True
         if self._running_since is None:
             self._elapsed += time.perf_counter() - t0
         self._record(ev)
@@ -640,7 +645,8 @@ class TrainingWorker(QObject):
             update.snapshot = ModelSnapshot(spec=copy.deepcopy(self._trainer_spec),
                                             dtype=t.net.dtype.name, weights=t.net.get_weights(),
                                             step=t.step, epoch=t.epoch)
-            update.views = view_data(t.net, t.step, self._tile_layer, self._tile_aspect)
+            update.views = view_data(t.net, t.step, self._tile_layer, self._tile_aspect,
+                                     with_grads=self._grads_computed)
             self._last_heavy = now
             self._heavy_due = False
         self._last_emit = now

@@ -334,9 +334,17 @@ class HistogramView(PlotPanel):
             self._fit(plot, h)
             if h.zero_fraction >= 0.005:
                 zeros.append(f"{h.zero_fraction:.0%} of {name}")
-        text = f"exactly 0, not shown: {', '.join(zeros)}" if zeros else ""
+        # the numbers first: the label is as wide as the panel leaves it, and is cut
+        notes = [f"{z} = 0 (not drawn)" for z in zeros]
+        if not views.grad_hists:
+            notes.append("no dL/dW yet: train a batch")
+        text = "; ".join(notes)
         if self.legend.text() != text:
             self.legend.setText(text)
+            self.legend.setToolTip(
+                text + ("\nExact zeros are counted apart from the bars (for gradients: "
+                        "inputs that are always 0, like MNIST's border pixels, and units that "
+                        "did not fire)." if zeros else ""))
 
     def export_csv(self, path: str) -> list[str]:
         """One CSV per histogram (``<name>-1.csv`` the weights, ``-2`` the gradients): the left

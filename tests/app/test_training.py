@@ -350,3 +350,12 @@ def test_stepping_through_the_last_epoch_of_a_run_finishes_it(qtbot, window):
                     and window.state.progress.epoch == 2, timeout=15_000)
     assert progress.text().startswith("Done: 2 of 2 epochs")
     assert button(window, "trainButton").text() == "Train"
+
+
+def test_gradient_histograms_come_only_from_a_computed_gradient(qtbot, window):
+    qtbot.waitUntil(lambda: window.state.views is not None)
+    assert window.state.views.grad_hists == {}              # a new network: no gradient yet
+    assert window.state.views.weight_hists
+    click(qtbot, button(window, "stepBatchButton"))
+    qtbot.waitUntil(lambda: window.state.history.steps == 1
+                    and bool(window.state.views.grad_hists), timeout=15_000)

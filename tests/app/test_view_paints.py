@@ -119,3 +119,28 @@ def test_diagram_keeps_its_blocks_while_weights_change_and_redraws_them_for_a_ne
     after = diagram.canvas.grab().toImage()
     assert after != before
     assert diagram.canvas._overlay is not overlay          # grey lines gone: drawn again
+
+
+def test_histogram_legend_puts_the_numbers_first_and_says_when_there_are_no_gradients(qtbot):
+    """Tester 7: the 149-px legend read "exactly 0, not shown: 7" (79%); an opened project's
+    zero gradients were drawn as a histogram of exact zeros."""
+    state = StudioState()
+    view = HistogramView(state, icon)
+    qtbot.addWidget(view)
+    zeros = Histogram(np.linspace(-1, 1, 3), np.array([1, 1]), zero_fraction=0.79)
+    state.views = _views(_hist([1, 2], -1, 1), zeros)
+    view.redraw_now()
+    assert view.legend.text().startswith("79% of dL/dW = 0")
+    state.views = ViewData(step=0, weight_hists={0: _hist([1, 2], -1, 1)}, grad_hists={},
+                           tiles=None, tile_layers=[], layer_names={0: "Dense(units=4)"})
+    view.redraw_now()
+    assert view.legend.text() == "no dL/dW yet: train a batch"
+    assert view.g_curve.histogram is None
+
+
+def test_view_data_of_a_network_without_gradients_has_no_gradient_histograms():
+    from app.training.payloads import view_data
+    from nncore import Network
+    net = Network.from_spec({"input_shape": [4], "layers": [{"type": "Dense", "units": 3}]})
+    assert view_data(net, 0, None, with_grads=False).grad_hists == {}
+    assert set(view_data(net, 0, None).weight_hists) == {0}
