@@ -492,7 +492,11 @@ class TrainingWorker(QObject):
         self.projectOpened.emit(opened)
         self.runOutdated.emit(bool(trainer.step)
                               and _run_key(self._spec, self._config) != self._trainer_key)
-        self._set_mode("paused" if trainer.step else "idle", force=True)
+        # a run saved when it was done opens done ("Done: 1 of 1 epochs", Train), not paused
+        # with a Resume that would train a new run anyway
+        done = trainer.step and trainer.batch == 0 and trainer.epoch >= self._target_epoch
+        self._set_mode("finished" if done else "paused" if trainer.step else "idle",
+                       force=True)
 
     # ---- building ----------------------------------------------------------------------------
     def _dataset_for(self, name: str):

@@ -100,3 +100,27 @@ def test_a_model_written_by_nn_train_opens_and_training_continues(qtbot, window,
     assert window.state.history.steps == 12 and len(window.state.history["val_loss"]) == 1
     click(qtbot, button(window, "stepBatchButton"))
     qtbot.waitUntil(lambda: window.state.history.steps == 13, timeout=10_000)
+
+
+def test_a_run_saved_when_done_opens_done(qtbot, window, tmp_path):
+    """Tester 7: saved after "Done: 1 of 1 epochs", it opened paused, with Resume and Stop."""
+    from PySide6.QtWidgets import QProgressBar
+    type_into(qtbot, window.findChild(type(window.training_panel.epochs_field), "epochsField"),
+              "1")
+    click(qtbot, button(window, "trainButton"))
+    qtbot.waitUntil(lambda: window.state.run_state == "finished", timeout=20_000)
+    path = tmp_path / "done.nnproj"
+    with qtbot.waitSignal(window.controller.projectSaved, timeout=10_000):
+        window.files.save_to(str(path))
+    other = _launch(qtbot)
+    qtbot.addWidget(other)
+    try:
+        with qtbot.waitSignal(other.controller.projectOpened, timeout=10_000):
+            other.files.open(str(path))
+        qtbot.waitUntil(lambda: other.state.run_state == "finished", timeout=10_000)
+        assert button(other, "trainButton").text() == "Train"
+        assert not button(other, "stopButton").isEnabled()
+        progress = other.findChild(QProgressBar, "epochProgress")
+        qtbot.waitUntil(lambda: progress.text().startswith("Done: 1 of 1 epoch"))
+    finally:
+        other.close()
