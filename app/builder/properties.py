@@ -47,6 +47,8 @@ class PropertyForm(QWidget):
         self.form.setContentsMargins(0, 4, 0, 4)
         self.form.setLabelAlignment(Qt.AlignRight | Qt.AlignTop)
         self.form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+        # a narrow dock (1024x768: 182 px) puts a label above its field rather than cut both
+        self.form.setRowWrapPolicy(QFormLayout.WrapLongRows)
         self.shapes = QLabel(self)
         self.shapes.setObjectName("propertiesShapes")
         self.shapes.setWordWrap(True)

@@ -44,3 +44,25 @@ def test_a_selected_conv2d_shows_all_its_settings_at_the_default_size(window, qt
     # the network list keeps room for LeNet's nine cards
     stack = find(w, QWidget, "layerStack")
     assert stack.visualItemRect(stack.item(8)).bottom() <= stack.viewport().height()
+
+
+def test_at_1024_px_the_settings_wrap_instead_of_scrolling_sideways(window, qtbot):
+    """Tester 7: in the 182-px dock the fields were cut at its right edge ("he_uni") under a
+    horizontal scroll bar; a label now goes above its field when both do not fit."""
+    from PySide6.QtCore import QRect
+    from app.layout import fitted_size
+    w = window
+    w.resize(*fitted_size(DEFAULT_SIZE, QRect(0, 0, 1024, 768)))
+    w.layout_.apply_default()
+    w.editor.replace(LENET, "LeNet")
+    qtbot.waitUntil(lambda: w.state.spec_check.ok)
+    click_stack_row(qtbot, w, 0)
+    form = find(w, QWidget, "layerProperties")
+    area = form.parentWidget()
+    while not isinstance(area, QScrollArea):
+        area = area.parentWidget()
+    qtbot.waitUntil(lambda: form.fields.get("kernel_initializer") is not None)
+    qtbot.wait(50)
+    assert area.horizontalScrollBar().maximum() == 0
+    combo = form.fields["kernel_initializer"]
+    assert combo.mapTo(area.viewport(), combo.rect().topRight()).x() <= area.viewport().width()
