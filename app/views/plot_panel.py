@@ -254,6 +254,9 @@ class PlotPanel(QWidget):
         bar.addWidget(self.caption)
         self.legend = QLabel()
         self.legend.setObjectName("plotLegend")
+        # a narrow panel wraps its legend (the legend's one line had set the plots column's
+        # least width: at 1024x768 the Layers palette was left 74 px)
+        self.legend.setWordWrap(True)
         bar.addWidget(self.legend, 1)
         for w in extra_widgets:
             bar.addWidget(w)

@@ -51,3 +51,19 @@ def test_lenets_cards_show_whole_names_and_shapes_in_a_1024_px_window(window, qt
         shape = stack.item(row).data(RIGHT)                     # the output shape
         assert layer["type"] in texts, (row, texts)
         assert shape in texts, (row, texts)
+
+
+def test_the_layers_palette_keeps_readable_names_in_a_1024_px_window(window, qtbot):
+    """Tester 7: the plots' one-line legends set their column's least width, and the palette
+    was left 74 px ("Conv2I", "MaxPo"); the legends wrap now."""
+    w = window
+    w.resize(*fitted_size(DEFAULT_SIZE, QRect(0, 0, 1024, 768)))
+    w.layout_.apply_default()
+    qtbot.waitUntil(lambda: w.size().toTuple() == fitted_size(DEFAULT_SIZE,
+                                                              QRect(0, 0, 1024, 768)))
+    qtbot.wait(50)
+    palette = find(w, QListWidget, "layerPalette")
+    assert w.layout_.docks["palette"].width() >= 130
+    for name in ("Conv2D", "MaxPool2D", "AvgPool2D", "LeakyReLU", "BatchNorm"):
+        item = palette.item_for(name)
+        assert name in _drawn_texts(palette, palette.row(item)), name

@@ -146,7 +146,9 @@ def test_backward_detail_has_room(window, qtbot):
         assert back.grad_image.height() >= 80
         back.detail.setCurrentIndex(1)                       # the norm plot's tab
         qtbot.waitUntil(lambda: back.norms.isVisible())
-        assert back.norms.height() >= 110 and back.norms.width() >= 400
+        # (at 1024 px the plots column gives ~90 px to the Layers palette, which was left
+        # 74 px and unreadable; the Larger button shows this panel whole)
+        assert back.norms.height() >= 110 and back.norms.width() >= 360
 
 
 def test_a_wide_backward_panel_shows_the_norms_beside_the_formulas(window, qtbot):
