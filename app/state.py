@@ -111,6 +111,7 @@ class TileImage:
     grid: tuple                 # (rows, cols)
     vmax: float                 # symmetric colour range: [-vmax, vmax]
     caption: str = ""
+    grouped: bool = False       # each tile a block of kernels (a filter's, one per channel)
 
 
 @dataclass

@@ -103,6 +103,18 @@ def _grid(n: int, aspect: float = 2.0) -> tuple[int, int]:
     return math.ceil(n / cols), cols
 
 
+def _filters_as_tiles(weights: np.ndarray) -> np.ndarray:
+    """(F, C, kh, kw) -> F tiles, each its filter's C kernels in a near-square block with
+    1-pixel NaN gaps: every kernel of a many-channel layer in view (LeNet's second conv has
+    512; one tile per kernel showed the first 256, about 10 px each), grouped by filter."""
+    f, c, kh, kw = weights.shape
+    rows, cols = _grid(c, (kh + 1) / (kw + 1))
+    block = np.full((f, rows * cols, kh + 1, kw + 1), np.nan, np.float32)
+    block[:, :c, :kh, :kw] = weights
+    block = block.reshape(f, rows, cols, kh + 1, kw + 1).transpose(0, 1, 3, 2, 4)
+    return block.reshape(f, rows * (kh + 1), cols * (kw + 1))[:, :-1, :-1]
+
+
 def tile_image(net, layer_index: int, aspect: float = 2.0) -> TileImage | None:
     """The mosaic of ``layer_index``'s weights, or None if that layer cannot be tiled; its
     rows and columns suit a panel ``aspect`` (width / height) times wider than tall."""
@@ -114,8 +126,12 @@ def tile_image(net, layer_index: int, aspect: float = 2.0) -> TileImage | None:
         return None
     if weights.ndim == 4:                              # Conv2D: (F, C, kh, kw)
         f, c, kh, kw = weights.shape
-        tiles = weights.reshape(f * c, kh, kw)
-        caption = f"{f} filters × {c} input channel{'s' if c > 1 else ''}"
+        if c == 1:
+            tiles = weights.reshape(f, kh, kw)
+            caption = f"{f} filters {kh}×{kw}"
+        else:
+            tiles = _filters_as_tiles(weights)
+            caption = f"{f} filters, each its {c} kernels {kh}×{kw} (one per input channel)"
     elif weights.ndim == 2 and len(net.input_shape) == 3:   # Dense on the flattened image
         ch, h, w = net.input_shape
         if weights.shape[0] != ch * h * w:
@@ -133,7 +149,7 @@ def tile_image(net, layer_index: int, aspect: float = 2.0) -> TileImage | None:
     rows, cols = _grid(n, aspect * (th + 1) / (tw + 1))
     gap = 1
     # each tile scaled to its own range, so faint units are as visible as strong ones
-    scale = np.abs(tiles).reshape(n, -1).max(axis=1)
+    scale = np.nanmax(np.abs(tiles).reshape(n, -1), axis=1)
     scale[scale == 0] = 1.0
     # the tiles row by row, each followed by a NaN gap row and column
     grid = np.full((rows * cols, th + gap, tw + gap), np.nan, np.float32)
@@ -142,7 +158,8 @@ def tile_image(net, layer_index: int, aspect: float = 2.0) -> TileImage | None:
         rows * (th + gap), cols * (tw + gap))[:rows * (th + gap) - gap, :cols * (tw + gap) - gap]
     image = np.ascontiguousarray(image)
     return TileImage(layer=layer_index, image=image, tiles=n, tile_shape=(th, tw),
-                     grid=(rows, cols), vmax=1.0, caption=caption)
+                     grid=(rows, cols), vmax=1.0, caption=caption,
+                     grouped=weights.ndim == 4 and weights.shape[1] > 1)
 
 
 def view_data(net, step: int, tile_layer: int | None, tile_aspect: float = 2.0,

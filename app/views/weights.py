@@ -109,9 +109,10 @@ class WeightTilesView(PlotPanel):
         # the gaps between tiles drawn 2 screen pixels wide whatever the zoom: the mosaic's
         # one-pixel gaps vanished when the tiles were drawn smaller than 28 px (stripes)
         self.gaps = QGraphicsPathItem()
-        gap_pen = QPen(self.graphics.backgroundBrush().color()
-                       if self.graphics.backgroundBrush().style() != Qt.NoBrush
-                       else QColor("white"), GAP_PX)
+        self._gap_colour = (self.graphics.backgroundBrush().color()
+                            if self.graphics.backgroundBrush().style() != Qt.NoBrush
+                            else QColor("white"))
+        gap_pen = QPen(self._gap_colour, GAP_PX)
         gap_pen.setCosmetic(True)
         self.gaps.setPen(gap_pen)
         self.gaps.setZValue(1)
@@ -208,11 +209,16 @@ class WeightTilesView(PlotPanel):
 
     def _draw_gaps(self, tiles) -> None:
         """Lines over the mosaic's gap rows and columns (once per layout of the tiles)."""
-        key = (tiles.grid, tiles.tile_shape)
+        key = (tiles.grid, tiles.tile_shape, tiles.grouped)
         if key == self._gap_grid:
             return
         self._gap_grid = key
-        (rows, cols), (th, tw) = key
+        # a filter's block of kernels has white gaps inside: its frame is grey, so that the
+        # filters stand apart from their kernels
+        pen = self.gaps.pen()
+        pen.setColor(QColor("#9ca3af") if tiles.grouped else self._gap_colour)
+        self.gaps.setPen(pen)
+        (rows, cols), (th, tw) = tiles.grid, tiles.tile_shape
         height, width = rows * (th + 1) - 1, cols * (tw + 1) - 1
         path = QPainterPath()
         for c in range(1, cols):

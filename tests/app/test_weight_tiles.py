@@ -85,3 +85,27 @@ def test_the_mosaic_exports_as_csv_through_the_panels_button(window, qtbot, tmp_
     image = np.loadtxt(target, delimiter=",")
     np.testing.assert_allclose(image, window.state.views.tiles.image, rtol=1e-5, equal_nan=True)
     assert str(target) in window.statusBar().currentMessage()
+
+
+def test_a_many_channel_conv_shows_every_kernel_grouped_by_filter():
+    """Tester 7: 32 filters x 16 channels showed the first 256 of 512 kernels, ~10 px each;
+    now a tile per filter, its 16 kernels in a 4x4 block, every kernel there."""
+    net = Network.from_spec({"input_shape": [6, 12, 12], "layers": [
+        {"type": "Conv2D", "filters": 16, "kernel_size": 5}]}, seed=0)
+    w = net.layers[0].params["W"]                       # (16, 6, 5, 5)
+    t = tile_image(net, 0, 2.0)
+    assert t.tiles == 16 and "each its 6 kernels 5×5" in t.caption and t.grouped
+    assert t.tile_shape == (2 * 6 - 1, 3 * 6 - 1)       # 6 kernels: 2 rows of 3
+    rows, cols = t.grid
+    f, ch = 9, 4                                        # filter 9's kernel of channel 4
+    r, c = divmod(f, cols)
+    th, tw = t.tile_shape
+    tile = t.image[r * (th + 1):r * (th + 1) + th, c * (tw + 1):c * (tw + 1) + tw]
+    kr, kc = divmod(ch, 3)
+    kernel = tile[kr * 6:kr * 6 + 5, kc * 6:kc * 6 + 5]
+    np.testing.assert_allclose(kernel, w[f, ch] / np.abs(w[f]).max(), rtol=1e-6)
+    assert np.isnan(tile[5, :]).all()                   # the gap between kernel rows
+    one = Network.from_spec({"input_shape": [1, 12, 12], "layers": [
+        {"type": "Conv2D", "filters": 4, "kernel_size": 3}]}, seed=0)
+    single = tile_image(one, 0)
+    assert single.tile_shape == (3, 3) and not single.grouped   # a tile per kernel
