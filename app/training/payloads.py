@@ -2,7 +2,8 @@
 
 - ``weight_histograms`` / ``grad_histograms``: per layer, the distribution of W and of dL/dW.
 - ``tile_image``: a layer's weights as a mosaic — one 28x28 tile per unit of a Dense layer that
-  reads the flattened image, one tile per (filter, input channel) of a Conv2D layer.
+  reads the flattened image, one tile per filter of a Conv2D layer (on several input
+  channels, the tile is a block of its kernels, one per channel).
 """
 from __future__ import annotations
 
