@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QGridLayout, QHBoxLayout, QLa
 
 from nncore.inspect import activations, cell_indices, saliency
 
+from ..views.plot_panel import hold_training_while_painting
 from ..views.weights import SignedLegend
 from .common import (BAD, GOOD, SIGNED_CMAP, SIGNED_WORDS, ImagePane, JobRunner,
                      LinesLabel, ProbabilityBars, WhenSeen, build_network, grey_qimage, heading,
@@ -190,6 +191,8 @@ class GalleryPanel(QWidget):
         self.view.setViewMode(QListView.ViewMode.IconMode)
         self.view.setResizeMode(QListView.ResizeMode.Adjust)
         self.view.setMovement(QListView.Movement.Static)
+        # its thumbnails paint in Python (the delegate): training waits meanwhile
+        self._paint_hold = hold_training_while_painting(self.view.viewport())
         self.view.setUniformItemSizes(True)
         self.view.setSpacing(2)
         self.view.setMouseTracking(True)

@@ -215,6 +215,15 @@ def _joined(paths) -> str:
     return paths[0] if len(paths) == 1 else ", ".join(paths[:-1]) + " and " + paths[-1]
 
 
+def hold_training_while_painting(widget) -> QObject:
+    """Training waits between batches while ``widget`` paints (a view whose paint runs
+    Python: a delegate's, pyqtgraph's), instead of taking turns with it on the interpreter
+    lock in the middle of the paint. The returned filter belongs to ``widget``."""
+    hold = _HoldWhilePainting(widget)
+    widget.installEventFilter(hold)
+    return hold
+
+
 class _HoldWhilePainting(QObject):
     """Event filter of a plot's viewport: training waits while it paints (pacing.gate). The
     paint comes in an event of its own, after the redraw that asked for it (Qt paints a few
@@ -274,8 +283,7 @@ class PlotPanel(QWidget):
         lay.setSpacing(0)
         lay.addLayout(bar)
         lay.addWidget(plot_widget, 1)
-        self._paint_hold = _HoldWhilePainting(self)
-        plot_widget.viewport().installEventFilter(self._paint_hold)
+        self._paint_hold = hold_training_while_painting(plot_widget.viewport())
 
     def set_legend(self, entries) -> None:
         """[(colour, text, mark)] with mark "line", "dot" or "square", shown in the header."""
