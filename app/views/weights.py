@@ -209,7 +209,7 @@ class WeightTilesView(PlotPanel):
 
     def _draw_gaps(self, tiles) -> None:
         """Lines over the mosaic's gap rows and columns (once per layout of the tiles)."""
-        key = (tiles.grid, tiles.tile_shape, tiles.grouped)
+        key = (tiles.grid, tiles.tile_shape, tiles.grouped, tiles.tiles)
         if key == self._gap_grid:
             return
         self._gap_grid = key
@@ -220,11 +220,14 @@ class WeightTilesView(PlotPanel):
         self.gaps.setPen(pen)
         (rows, cols), (th, tw) = tiles.grid, tiles.tile_shape
         height, width = rows * (th + 1) - 1, cols * (tw + 1) - 1
+        # the last row may be partly empty: a line between two columns goes down into it
+        # only where a tile is beside it
+        in_last = tiles.tiles - (rows - 1) * cols
         path = QPainterPath()
         for c in range(1, cols):
             x = c * (tw + 1) - 0.5
             path.moveTo(x, 0)
-            path.lineTo(x, height)
+            path.lineTo(x, height if c <= in_last else (rows - 1) * (th + 1) - 1)
         for r in range(1, rows):
             y = r * (th + 1) - 0.5
             path.moveTo(0, y)
