@@ -144,3 +144,23 @@ def test_view_data_of_a_network_without_gradients_has_no_gradient_histograms():
     net = Network.from_spec({"input_shape": [4], "layers": [{"type": "Dense", "units": 3}]})
     assert view_data(net, 0, None, with_grads=False).grad_hists == {}
     assert set(view_data(net, 0, None).weight_hists) == {0}
+
+
+def test_the_mosaics_column_lines_stop_above_the_last_rows_empty_slots(qtbot):
+    from app.state import TileImage
+    from app.views.weights import WeightTilesView
+    state = StudioState()
+    view = WeightTilesView(state, None, icon)
+    qtbot.addWidget(view)
+    image = np.zeros((2 * 3 - 1, 3 * 3 - 1), np.float32)      # 4 tiles of 2x2 in 2 rows of 3
+    state.views = ViewData(step=1, weight_hists={}, grad_hists={}, layer_names={},
+                           tiles=TileImage(layer=0, image=image, tiles=4, tile_shape=(2, 2),
+                                           grid=(2, 3), vmax=1.0, grouped=True),
+                           tile_layers=[(0, "1. Conv2D")])
+    view.redraw_now()
+    path = view.gaps.path()
+    segments = [(path.elementAt(i), path.elementAt(i + 1)) for i in range(0, 6, 2)]
+    # column lines at x = 2.5 (beside the last row's tile: all the way down) and x = 5.5
+    # (beside an empty slot: down to the first row only); then the row line
+    assert [(a.x, a.y, b.x, b.y) for a, b in segments] == [
+        (2.5, 0, 2.5, 5), (5.5, 0, 5.5, 2), (0, 2.5, 8, 2.5)]
