@@ -165,6 +165,14 @@ class DockLayout(QObject):
         dock.setWidget(widget)
         dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable
                          | QDockWidget.DockWidgetClosable)
+        for name, tip in (("qt_dockwidget_floatbutton",
+                           f"Show {title} in a window of its own (again, or a double-click on "
+                           f"its title: back in place)"),
+                          ("qt_dockwidget_closebutton",
+                           f"Close {title} (View ▸ {title} brings it back)")):
+            button = dock.findChild(QWidget, name)
+            if button is not None:
+                button.setToolTip(tip)
         self.docks[key] = dock
         self.order.append(key)
         if group is not None:

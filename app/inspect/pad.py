@@ -192,6 +192,7 @@ class PadPanel(QWidget):
         self.state = state
         self.canvas = PadCanvas()
         self.clear_button = QPushButton("Clear")
+        self.clear_button.setToolTip("Wipe the pad to draw another digit")
         self.hint = LinesLabel("Draw one digit, anywhere, any size.", lines=1)
         self.hint.setStyleSheet("color: #555;")
         self.seen_title = LinesLabel("What the network sees (28×28)", lines=1)

@@ -417,3 +417,15 @@ def test_a_preset_keeps_the_learners_data_choices():
     assert after.epochs == 10 and after.schedule["type"] == "CosineDecay"
     assert changes(base, after) == ["learning-rate schedule CosineDecay (t_max 10)",
                                     "epochs 10"]
+
+
+def test_every_button_in_the_window_says_what_it_does(builder_window):
+    """Tooltips on every button, the docks' float and close buttons included (tester 5);
+    only Qt's own scroll, corner and overflow arrows are left as Qt makes them."""
+    from PySide6.QtWidgets import QAbstractButton
+    qt_own = ("ScrollLeftButton", "ScrollRightButton", "qt_tableview_cornerbutton",
+              "qt_menubar_ext_button", "qt_toolbar_ext_button")
+    silent = [(type(b).__name__, b.objectName(), b.text())
+              for b in builder_window.findChildren(QAbstractButton)
+              if not b.toolTip() and b.objectName() not in qt_own]
+    assert silent == []
