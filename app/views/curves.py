@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QGraphicsItem
 from nncore.io import atomic_write_bytes
 
 from .plot_panel import (BLUE, GREEN, LIGHT_BLUE, LIGHT_GREEN, ORANGE, REDRAW_MS, PlotPanel,
-                         SteadyAxes, curves_csv, make_plot)
+                         SteadyAxes, curves_csv, make_plot, run_span)
 
 
 #: Points of a smoothed curve that are drawn (thick lines are slow to draw in software).
@@ -74,7 +74,7 @@ class _CurvesView(PlotPanel):
                 self.state.data.name if self.state.data is not None else None)
 
     def update_ranges(self) -> None:
-        self.axes.update(self.state.history.steps)
+        self.axes.update(self.state.history.steps, span=run_span(self.state.progress))
 
     def eval_name(self) -> str:
         """The evaluation set's name: "test", or "validation" with a validation split."""
@@ -126,7 +126,8 @@ class LossView(_CurvesView):
         y = np.concatenate([h["loss"].y, h["val_loss"].y])
         y = y[np.isfinite(y)]
         self.axes.update(h.steps, float(y.min()) if y.size else None,
-                         float(y.max()) if y.size else None)
+                         float(y.max()) if y.size else None,
+                         span=run_span(self.state.progress))
 
     def redraw_batches(self) -> None:
         h = self.state.history

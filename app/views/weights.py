@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QComboBox, QGraphicsItem, QGraphicsPathItem, QLab
 from nncore.io import atomic_write_bytes
 
 from .plot_panel import (BLUE, LAYER_COLORS, ORANGE, PlotPanel, SteadyAxes, SteadyRange,
-                         make_plot)
+                         make_plot, run_span)
 
 #: The one colour map for signed values everywhere in the app (weights, gradients such as dW,
 #: saliency, signed activations): negative blue, zero white, positive orange — the plots' own
@@ -433,7 +433,8 @@ class GradNormView(PlotPanel):
             real = y[y > 1e-12]                 # (an exact 0 is not a scale to show)
             if len(real):
                 lo, hi = min(lo, float(real.min())), max(hi, float(real.max()))
-        self.axes.update(self.state.history.steps, lo if hi > 0 else None, hi or None)
+        self.axes.update(self.state.history.steps, lo if hi > 0 else None, hi or None,
+                         span=run_span(self.state.progress))
 
     def _on_state_batch_trained(self, event) -> None:
         self.request_redraw()
