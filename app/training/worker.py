@@ -612,7 +612,11 @@ class TrainingWorker(QObject):
         if ev.epoch_event is not None:
             self._pending_epochs.append(EpochReport(ev.epoch_event, self._last_eval))
             self._heavy_due = True
-            self._flush(heavy=True, wait_for_gui=True)
+            # While training runs, the epoch goes with the next regular update (at most
+            # UPDATE_INTERVAL later): an update of its own at every epoch end was one more
+            # redraw of every view each epoch, and a small network's epochs last under a second.
+            if self._mode != "running":
+                self._flush(heavy=True, wait_for_gui=True)
 
     # ---- talking to the GUI ------------------------------------------------------------------
     def _progress(self) -> Progress:
