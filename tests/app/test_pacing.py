@@ -173,19 +173,26 @@ def test_the_gallerys_thumbnails_hold_training_while_they_paint(qtbot):
     qtbot.waitUntil(lambda: pacing.gate.is_open(), timeout=2_000)   # ... until it is drawn
 
 
+def _worker_one_batch_before_an_epoch_end(monkeypatch, clock):
+    """``_worker_training_on_a_clock`` trained to one batch before its first epoch ends, in a
+    run of 10 epochs, just after an update went."""
+    w, updates = _worker_training_on_a_clock(monkeypatch, clock)
+    w._target_epoch = 10                           # (the run goes on after this epoch)
+    for _ in range(w._trainer.batches_per_epoch - 1):
+        clock["t"] += 0.01
+        w._train_batch()
+    w._flush(heavy=False, force=True)
+    updates.clear()
+    return w, updates
+
+
 def test_an_epoch_end_goes_with_the_next_regular_update_while_training_runs(qtbot, monkeypatch):
     """A small network's epoch lasts under a second: an update of its own at every epoch end
     was one more redraw of every view each epoch. While training runs it waits (at most one
     update interval) and comes with the next update, weight views included."""
     from app.training import worker as worker_module
     clock = {"t": 100.0}
-    w, updates = _worker_training_on_a_clock(monkeypatch, clock)
-    w._target_epoch = 10                           # (the run goes on after this epoch)
-    for _ in range(w._trainer.batches_per_epoch - 1):
-        clock["t"] += 0.01
-        w._train_batch()
-    w._flush(heavy=False, force=True)              # an update has just gone
-    updates.clear()
+    w, updates = _worker_one_batch_before_an_epoch_end(monkeypatch, clock)
     clock["t"] += 0.01
     w._train_batch()                               # the epoch's last batch
     assert w._trainer.epoch == 1
@@ -200,13 +207,7 @@ def test_an_epoch_end_goes_with_the_next_regular_update_while_training_runs(qtbo
 
 def test_an_epoch_end_is_sent_at_once_when_training_is_not_running(qtbot, monkeypatch):
     clock = {"t": 100.0}
-    w, updates = _worker_training_on_a_clock(monkeypatch, clock)
-    w._target_epoch = 10                           # (the run goes on after this epoch)
-    for _ in range(w._trainer.batches_per_epoch - 1):
-        clock["t"] += 0.01
-        w._train_batch()
-    w._flush(heavy=False, force=True)
-    updates.clear()
+    w, updates = _worker_one_batch_before_an_epoch_end(monkeypatch, clock)
     w._mode = "paused"                             # (as when a batch is stepped)
     clock["t"] += 0.01
     w._record(w._trainer.step_batch())
