@@ -34,6 +34,10 @@ STEP = 1.5
 #: GUI thread's work comes in bursts (an epoch's end), and a pacer that sped up after every
 #: quiet half second swung between 2% and 8% of a core (measured) instead of keeping to 5%.
 QUIET_TO_SPEED_UP = 2
+#: Redraws start this many times slower than normal when training starts (then the pacer
+#: measures): the start of a run is when the window has most to do (buttons, fields, first
+#: points, ranges), and from 1.0 the pacer took 2 s to slow down, spending 8-20% of a core.
+START_SLOWDOWN = STEP * STEP
 
 
 class DrawPacer(QObject):
@@ -54,6 +58,7 @@ class DrawPacer(QObject):
         if run_state == "running":
             self._mark = (time.perf_counter(), time.thread_time())
             self._quiet = 0
+            self._set(START_SLOWDOWN)
             self._timer.start()
         else:
             self._timer.stop()

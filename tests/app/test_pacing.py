@@ -22,9 +22,10 @@ def test_redraws_slow_down_when_the_gui_thread_uses_too_much_cpu(qtbot, monkeypa
         clock["cpu"] += cpu_fraction
         pacer._on_timer_timeout()
 
-    second(0.30)                                   # 30% of a core: over the 10% budget
+    assert seen == [pacing.START_SLOWDOWN] == [2.25]  # a run starts a little slower
+    second(0.30)                                   # 30% of a core: over the 5% budget
     second(0.30)
-    assert seen == [1.5, 2.25] and pacer.last_fraction == 0.30
+    assert seen == [2.25, 2.25 * 1.5, 2.25 * 1.5 ** 2] and pacer.last_fraction == 0.30
     for _ in range(10):
         second(0.5)
     assert pacer.slowdown == pacing.MAX_SLOWDOWN   # never slower than this
