@@ -117,6 +117,7 @@ class MainWindow(QMainWindow):
                      self.histogram_view, self.grad_norm_view):
             self.pacer.slowdownChanged.connect(view.set_slowdown)
         self.pacer.slowdownChanged.connect(c.set_update_slowdown)
+        self.histogram_view.shownChanged.connect(c.set_histograms_wanted)
         L.add("palette", "Layers", self.palette)
         L.add("network", "Network", self.network_panel)
         L.add("properties", "Layer properties", _scrollable(self.properties))

@@ -118,8 +118,8 @@ class TileImage:
 class ViewData:
     """Display data the worker prepares from the network (the GUI thread computes nothing)."""
     step: int
-    weight_hists: dict          # layer index -> Histogram of its weights W
-    grad_hists: dict            # layer index -> Histogram of dL/dW
+    weight_hists: dict | None   # layer index -> Histogram of its weights W (None: not made,
+    grad_hists: dict | None     # ... -> Histogram of dL/dW          no panel shows them)
     tiles: TileImage | None
     tile_layers: list           # [(layer index, caption)] of layers that can be shown as tiles
     layer_names: dict           # layer index -> "Dense(units=128)"

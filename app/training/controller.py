@@ -125,6 +125,11 @@ class TrainingController(QObject):
         than its CPU budget (app.views.pacing)."""
         self._command("set_update_slowdown", factor)
 
+    def set_histograms_wanted(self, wanted: bool) -> None:
+        """Whether a panel shows the weight and gradient histograms: the worker makes them
+        only then."""
+        self._command("set_histograms_wanted", wanted)
+
     def set_tile_aspect(self, aspect: float) -> None:
         """The weight tiles' panel is ``aspect`` times wider than tall (tiles laid out to fit)."""
         self._command("set_tile_aspect", aspect)

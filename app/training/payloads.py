@@ -164,15 +164,20 @@ def tile_image(net, layer_index: int, aspect: float = 2.0) -> TileImage | None:
 
 
 def view_data(net, step: int, tile_layer: int | None, tile_aspect: float = 2.0,
-              with_grads: bool = True) -> ViewData:
+              with_grads: bool = True, with_hists: bool = True) -> ViewData:
     """Everything the weight views show, computed from ``net`` now (copies, safe to send).
     ``with_grads=False``: no gradient histograms (the network has not computed any yet: its
-    ``grads`` are zeros, which would show as "100% exactly 0")."""
+    ``grads`` are zeros, which would show as "100% exactly 0"). ``with_hists=False``: no
+    histograms at all (None: no panel shows them; about 1.5 ms less for the training thread)."""
     layers = tile_layers(net)
     if tile_layer is None or tile_layer not in [i for i, _ in layers]:
         tile_layer = layers[0][0] if layers else None
-    return ViewData(step=step, weight_hists=weight_histograms(net),
-                    grad_hists=grad_histograms(net) if with_grads else {},
+    if not with_hists:
+        weight_hists = grad_hists = None
+    else:
+        weight_hists = weight_histograms(net)
+        grad_hists = grad_histograms(net) if with_grads else {}
+    return ViewData(step=step, weight_hists=weight_hists, grad_hists=grad_hists,
                     tiles=(tile_image(net, tile_layer, tile_aspect)
                            if tile_layer is not None else None),
                     tile_layers=layers,

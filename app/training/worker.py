@@ -226,6 +226,7 @@ class TrainingWorker(QObject):
         self._tile_aspect = 2.0         # width / height of the weight tiles' panel
         self._grads_computed = False    # the trainer's dL/dW come from a step of this session
         self._update_slowdown = 1.0     # (set_update_slowdown)
+        self._hists_wanted = False      # a panel shows the histograms (set_histograms_wanted)
         self._last_eval = None
         self._quit = False
 
@@ -442,6 +443,20 @@ class TrainingWorker(QObject):
         """Send updates ``factor`` (1 to MAX_UPDATE_SLOWDOWN) times less often than normal."""
         self._update_slowdown = min(max(float(factor), 1.0), MAX_UPDATE_SLOWDOWN)
 
+    def _cmd_set_histograms_wanted(self, wanted: bool):
+        """Histograms of the weights and gradients are made only while a panel shows them;
+        one coming into view gets them at once (or, while training runs, with the next
+        update)."""
+        wanted = bool(wanted)
+        if wanted == self._hists_wanted:
+            return
+        self._hists_wanted = wanted
+        if wanted:
+            self._sent_weights = None           # the same weights, but views with histograms
+            self._heavy_due = True
+            if self._mode != "running":
+                self._flush(heavy=True, force=True)
+
     def _cmd_set_tile_aspect(self, aspect: float):
         """The tiles' panel changed shape: lay them out again to fill it."""
         self._tile_aspect = aspect
@@ -654,7 +669,8 @@ class TrainingWorker(QObject):
                                             dtype=t.net.dtype.name, weights=t.net.get_weights(),
                                             step=t.step, epoch=t.epoch)
             update.views = view_data(t.net, t.step, self._tile_layer, self._tile_aspect,
-                                     with_grads=self._grads_computed)
+                                     with_grads=self._grads_computed,
+                                     with_hists=self._hists_wanted)
             self._last_heavy = now
             self._heavy_due = False
         self._last_emit = now

@@ -14,7 +14,7 @@ redraw and its paint run, the training thread waits between batches (``pacing.ga
 from __future__ import annotations
 
 import shiboken6
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QDockWidget, QWidget
 
 from .pacing import gate
@@ -92,6 +92,9 @@ class WhenSeen(QObject):
     to it: no reference cycle for Python's garbage collector to break while Qt still uses it.)
     """
 
+    #: The panel's dock tab was picked (True) or another one was, or the dock closed (False).
+    seenChanged = Signal(bool)
+
     def __init__(self, widget: QWidget):
         super().__init__(widget)
         self.pending: dict = {}            # job -> None, in the order first asked for
@@ -139,6 +142,7 @@ class WhenSeen(QObject):
         self._dock_shown = visible
         if visible:
             self.catch_up_soon()
+        self.seenChanged.emit(visible)
 
     def catch_up_soon(self) -> None:
         """After the dock layout has put the panel in place (the same event would be too

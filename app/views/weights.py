@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject, QRectF, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QLinearGradient, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (QComboBox, QGraphicsItem, QGraphicsPathItem, QLabel,
                                QSizePolicy, QWidget)
@@ -275,7 +275,11 @@ class StepHistogram:
 
 
 class HistogramView(PlotPanel):
-    """Distribution of one layer's weights and of their gradients, updating while training."""
+    """Distribution of one layer's weights and of their gradients, updating while training.
+    ``shownChanged(bool)``: whether the panel can be seen (the worker makes histograms only
+    then): its dock shown and its tab the one picked."""
+
+    shownChanged = Signal(bool)
 
     def __init__(self, state, icons):
         self.state = state
@@ -311,16 +315,29 @@ class HistogramView(PlotPanel):
         self.layer = None
         super().__init__(self.graphics, icons, extra_widgets=(self.layer_combo,))
         self.legend.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # no re-layout
+        self.when_seen.seenChanged.connect(self.shownChanged)   # its tab picked or not
         state.viewsChanged.connect(self._on_state_views_changed)
         self.redraw_when_training_stops(state)
 
     def _on_state_views_changed(self, views) -> None:
         self.request_redraw()
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        # (once the dock layout has placed it: a tab behind another is "visible" too)
+        QTimer.singleShot(0, self._report_shown)
+
+    def hideEvent(self, event) -> None:
+        super().hideEvent(event)
+        self.shownChanged.emit(False)
+
+    def _report_shown(self) -> None:
+        self.shownChanged.emit(self.when_seen.seen())
+
     def redraw(self) -> None:
         views = self.state.views
-        if views is None:
-            return
+        if views is None or views.weight_hists is None:
+            return                      # (made while hidden: the new ones are on their way)
         layers = sorted(views.weight_hists)
         set_choices(self.layer_combo,
                     [(i, f"{i + 1}. {views.layer_names.get(i, '')}") for i in layers])
@@ -385,7 +402,7 @@ class HistogramView(PlotPanel):
         for ranges in self.ranges.values():
             for r in ranges:
                 r.reset()
-        if self.state.views is not None:
+        if self.state.views is not None and self.state.views.weight_hists is not None:
             self._draw(self.state.views)
 
 

@@ -353,7 +353,9 @@ def test_stepping_through_the_last_epoch_of_a_run_finishes_it(qtbot, window):
 
 
 def test_gradient_histograms_come_only_from_a_computed_gradient(qtbot, window):
-    qtbot.waitUntil(lambda: window.state.views is not None)
+    window.layout_.docks["histograms"].raise_()             # (made while it is in view)
+    qtbot.waitUntil(lambda: window.state.views is not None
+                    and window.state.views.weight_hists is not None)
     assert window.state.views.grad_hists == {}              # a new network: no gradient yet
     assert window.state.views.weight_hists
     click(qtbot, button(window, "stepBatchButton"))

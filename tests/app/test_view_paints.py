@@ -164,3 +164,26 @@ def test_the_mosaics_column_lines_stop_above_the_last_rows_empty_slots(qtbot):
     # (beside an empty slot: down to the first row only); then the row line
     assert [(a.x, a.y, b.x, b.y) for a, b in segments] == [
         (2.5, 0, 2.5, 5), (5.5, 0, 5.5, 2), (0, 2.5, 8, 2.5)]
+
+
+def test_histograms_are_made_only_while_their_panel_is_shown(qtbot, window):
+    """The histogram panel is a tab behind the weights at launch: the worker makes no
+    histograms for it (1.5 ms of the training thread each time); picking its tab brings
+    them at once, hiding it again stops them."""
+    from .helpers import button, click
+    docks = window.layout_.docks
+    assert not window.histogram_view.when_seen.seen()      # a tab behind the weights
+    click(qtbot, button(window, "stepBatchButton"))
+    qtbot.waitUntil(lambda: window.state.history.steps == 1
+                    and window.state.views is not None and window.state.views.step == 1)
+    assert window.state.views.weight_hists is None and window.state.views.tiles is not None
+    docks["histograms"].raise_()                   # the learner picks the Histograms tab
+    qtbot.waitUntil(lambda: window.state.views.weight_hists is not None)
+    assert sorted(window.state.views.grad_hists) == [1, 3]      # both Dense layers
+    qtbot.waitUntil(lambda: window.histogram_view.g_curve.histogram is not None)
+    assert "no dL/dW yet" not in window.histogram_view.legend.text()
+    docks["weights"].raise_()                      # back to the weights: no more histograms
+    click(qtbot, button(window, "stepBatchButton"))
+    qtbot.waitUntil(lambda: window.state.views.step == 2)
+    assert window.state.views.weight_hists is None
+    assert window.histogram_view.g_curve.histogram is not None  # what it drew stays
