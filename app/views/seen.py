@@ -133,16 +133,31 @@ class WhenSeen(QObject):
         if dock is not self._dock:
             if self._dock is not None:
                 self._dock.visibilityChanged.disconnect(self._on_dock_visibility_changed)
+                self._dock.topLevelChanged.disconnect(self._on_dock_top_level_changed)
             self._dock = dock
             if dock is not None:
                 self._dock_shown = on_screen(dock)
                 dock.visibilityChanged.connect(self._on_dock_visibility_changed)
+                dock.topLevelChanged.connect(self._on_dock_top_level_changed)
 
     def _on_dock_visibility_changed(self, visible: bool) -> None:
         self._dock_shown = visible
         if visible:
             self.catch_up_soon()
         self.seenChanged.emit(visible)
+
+    def _on_dock_top_level_changed(self, _floating: bool) -> None:
+        """Floated or docked again: a tab behind another that is dragged out says nothing of
+        being visible (Qt counted it visible all along), so look once it is in place."""
+        QTimer.singleShot(0, self._look_again)
+
+    def _look_again(self) -> None:
+        dock = self._dock
+        if dock is None or not shiboken6.isValid(dock):
+            return
+        shown = on_screen(dock)
+        if shown != self._dock_shown:
+            self._on_dock_visibility_changed(shown)
 
     def catch_up_soon(self) -> None:
         """After the dock layout has put the panel in place (the same event would be too

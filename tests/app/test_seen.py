@@ -19,7 +19,7 @@ class _Panel(QLabel):
         self.drawn += 1
 
 
-def test_a_tabbed_panel_draws_only_once_its_tab_is_picked(qtbot):
+def _two_tabbed_panels(qtbot):
     win = QMainWindow()
     win.setCentralWidget(QWidget())
     docks, panels = [], []
@@ -36,7 +36,11 @@ def test_a_tabbed_panel_draws_only_once_its_tab_is_picked(qtbot):
     win.resize(500, 400)
     win.show()
     qtbot.waitExposed(win)
-    front, behind = panels
+    return win, docks, panels
+
+
+def test_a_tabbed_panel_draws_only_once_its_tab_is_picked(qtbot):
+    win, docks, (front, behind) = _two_tabbed_panels(qtbot)
     assert behind.isVisible()                 # Qt keeps a tab behind "visible" ...
     for _ in range(5):                        # ... but it does not draw, however often asked;
         behind.when_seen.request(behind.draw)
@@ -53,6 +57,24 @@ def test_a_tabbed_panel_draws_only_once_its_tab_is_picked(qtbot):
     assert behind.drawn == 2
     docks[1].show()
     qtbot.waitUntil(lambda: behind.drawn == 3)
+
+
+def test_a_tab_behind_another_dragged_out_to_float_is_seen(qtbot):
+    """Floating a tab that was behind another: Qt says nothing of it becoming visible (it
+    counted it visible all along); the panel still catches up and says it is seen (the
+    histogram panel then asks the worker for histograms)."""
+    win, docks, (front, behind) = _two_tabbed_panels(qtbot)
+    assert not behind.when_seen.seen()
+    behind.when_seen.request(behind.draw)
+    seen = []
+    behind.when_seen.seenChanged.connect(seen.append)
+    docks[1].setFloating(True)
+    docks[1].move(win.geometry().topLeft())
+    qtbot.waitUntil(lambda: behind.drawn == 1)
+    assert seen[-1] is True and behind.when_seen.seen()      # (Qt may say False first)
+    docks[1].setFloating(False)               # back behind the front tab
+    qtbot.waitUntil(lambda: seen[-1] is False)
+    assert not behind.when_seen.seen()
 
 
 def test_a_panel_on_its_own_always_draws(qtbot):
