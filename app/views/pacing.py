@@ -34,10 +34,12 @@ STEP = 1.5
 #: GUI thread's work comes in bursts (an epoch's end), and a pacer that sped up after every
 #: quiet half second swung between 2% and 8% of a core (measured) instead of keeping to 5%.
 QUIET_TO_SPEED_UP = 2
-#: Redraws start this many times slower than normal when training starts (then the pacer
-#: measures): the start of a run is when the window has most to do (buttons, fields, first
-#: points, ranges), and from 1.0 the pacer took 2 s to slow down, spending 8-20% of a core.
-START_SLOWDOWN = STEP * STEP
+#: The first measurement of a run that is over budget slows redraws down this many times at
+#: once, not STEP: the start of a run is when the window has most to do (buttons, fields,
+#: first points, ranges), and slowing by STEP the pacer took 2 s to get there, spending 8-20%
+#: of a core meanwhile. (The first redraws come at the normal rate: the learner sees the
+#: first points at once.)
+START_STEP = STEP * STEP
 
 
 class DrawPacer(QObject):
@@ -52,13 +54,14 @@ class DrawPacer(QObject):
         self._timer.timeout.connect(self._on_timer_timeout)
         self._mark = None
         self._quiet = 0             # measurements in a row under half the budget
+        self._first = False         # the next measurement is the run's first
         state.runStateChanged.connect(self._on_state_run_state_changed)
 
     def _on_state_run_state_changed(self, run_state: str) -> None:
         if run_state == "running":
             self._mark = (time.perf_counter(), time.thread_time())
             self._quiet = 0
-            self._set(START_SLOWDOWN)
+            self._first = True
             self._timer.start()
         else:
             self._timer.stop()
@@ -72,8 +75,9 @@ class DrawPacer(QObject):
             return
         self.last_fraction = (cpu - c0) / (wall - w0)
         self._quiet = self._quiet + 1 if self.last_fraction < BUDGET / 2 else 0
+        first, self._first = self._first, False
         if self.last_fraction > BUDGET:
-            self._set(min(self.slowdown * STEP, MAX_SLOWDOWN))
+            self._set(min(self.slowdown * (START_STEP if first else STEP), MAX_SLOWDOWN))
         elif self._quiet >= QUIET_TO_SPEED_UP:
             self._quiet = 0
             self._set(max(self.slowdown / STEP, 1.0))
